@@ -1,0 +1,26 @@
+//===- Passes.h - EDG pass declarations -------------------------*- C++ -*-===//
+// SPDX-License-Identifier: Apache-2.0
+//
+// Declares every EDG pass (generated from Passes.td) and the registration
+// pipeline registration used by edg-opt.
+//===----------------------------------------------------------------------===//
+#ifndef EDG_PASSES_PASSES_H
+#define EDG_PASSES_PASSES_H
+
+#include "dialects/EDG/EDGOps.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mlir::edg {
+
+#define GEN_PASS_DECL
+#include "passes/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "passes/Passes.h.inc"
+
+/// Registers the pass pipelines (edg-adapt-encoder-decoder, ...).
+void registerEDGPipelines();
+
+} // namespace mlir::edg
+
+#endif // EDG_PASSES_PASSES_H

@@ -1,0 +1,259 @@
+//===- blas.cc - Single-precision GEMM for the CPU backend ------*- C++ -*-===//
+// SPDX-License-Identifier: Apache-2.0
+//
+// Loads OpenBLAS's cblas_sgemm with dlopen (after pinning OPENBLAS_CORETYPE on
+// AVX-512 machines, see TOOLCHAIN.md "CPU GEMM: a measured trap"), sets its
+// thread count to the usable cores, and routes the three row-major GEMM shapes
+// to it. Without OpenBLAS it uses a cache-blocked OpenMP C++ GEMM.
+//
+//===----------------------------------------------------------------------===//
+#include "runtime/cpu/blas.h"
+
+#include "runtime/core/status.h"
+
+#include <algorithm>
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <vector>
+
+#include <dlfcn.h>
+#include <sched.h>
+
+namespace edg::cpu {
+
+//===----------------------------------------------------------------------===//
+// Library loading
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+// CBLAS enum values (cblas.h), so no CBLAS header is needed at build time.
+constexpr int kRowMajor = 101, kNoTrans = 111, kTrans = 112;
+
+using cblas_sgemm_fn = void (*)(int order, int trans_a, int trans_b, int M,
+                                int N, int K, float alpha, const float *A,
+                                int lda, const float *B, int ldb, float beta,
+                                float *C, int ldc);
+
+struct Blas {
+  cblas_sgemm_fn sgemm = nullptr;
+  std::string description;
+};
+
+int usable_cores() {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) {
+    int n = CPU_COUNT(&set);
+    if (n > 0)
+      return n;
+  }
+  return 1;
+}
+
+bool cpu_has_avx512f() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f");
+#else
+  return false;
+#endif
+}
+
+bool cpu_has_avx2() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+  return false;
+#endif
+}
+
+Blas load_blas() {
+  Blas b;
+  const char *force = std::getenv("EDG_BLAS");
+  if (force && std::strcmp(force, "builtin") == 0) {
+    b.description = "builtin C++ GEMM (EDG_BLAS=builtin)";
+    std::fprintf(stderr, "edg: using the %s\n", b.description.c_str());
+    return b;
+  }
+  // Must happen before the library's constructor runs; overwrite=0 keeps a
+  // user's explicit choice.
+  if (cpu_has_avx512f())
+    ::setenv("OPENBLAS_CORETYPE", "SkylakeX", /*overwrite=*/0);
+
+  void *h = ::dlopen("libopenblas.so.0", RTLD_NOW | RTLD_LOCAL);
+  if (!h)
+    h = ::dlopen("libopenblas.so", RTLD_NOW | RTLD_LOCAL);
+  if (!h) {
+    const char *err = ::dlerror();
+    b.description = "builtin C++ GEMM (OpenBLAS not loadable)";
+    std::fprintf(stderr,
+                 "edg: cannot dlopen libopenblas.so.0 (%s); falling back to "
+                 "the slow builtin C++ GEMM. Install libopenblas0 for speed.\n",
+                 err ? err : "unknown error");
+    return b;
+  }
+  b.sgemm = reinterpret_cast<cblas_sgemm_fn>(::dlsym(h, "cblas_sgemm"));
+  if (!b.sgemm) {
+    b.description = "builtin C++ GEMM (libopenblas lacks cblas_sgemm)";
+    std::fprintf(stderr, "edg: libopenblas.so.0 has no cblas_sgemm; falling "
+                         "back to the slow builtin C++ GEMM\n");
+    return b;
+  }
+  int threads = usable_cores();
+  if (const char *env = std::getenv("OPENBLAS_NUM_THREADS"))
+    threads = std::max(1, std::atoi(env)); // respect the user's setting
+  else if (auto set_threads = reinterpret_cast<void (*)(int)>(
+               ::dlsym(h, "openblas_set_num_threads")))
+    set_threads(threads);
+  std::string core = "unknown";
+  if (auto corename =
+          reinterpret_cast<char *(*)()>(::dlsym(h, "openblas_get_corename")))
+    if (const char *c = corename())
+      core = c;
+  b.description = "OpenBLAS (core " + core + ", " + std::to_string(threads) +
+                  " threads)";
+  // Old generic kernels on a machine with AVX2/FMA mean OpenBLAS did not
+  // recognise the CPU: say how to fix it rather than run silently slow.
+  static const char *slow[] = {"Prescott", "Core2",   "Penryn", "Dunnington",
+                               "Nehalem",  "Atom",    "Katmai", "Northwood",
+                               "Athlon",   "Opteron", "Barcelona", "Bobcat"};
+  for (const char *s : slow)
+    if (core == s && cpu_has_avx2())
+      std::fprintf(stderr,
+                   "edg: OpenBLAS picked its slow '%s' kernels on a CPU with "
+                   "AVX2/FMA; set OPENBLAS_CORETYPE=Haswell (or SkylakeX with "
+                   "AVX-512) for several times faster GEMMs\n",
+                   core.c_str());
+  return b;
+}
+
+const Blas &blas() {
+  static const Blas b = load_blas();
+  return b;
+}
+
+void check_args(const char *fn, int64_t M, int64_t N, int64_t K,
+                const float *A, int64_t lda, int64_t a_cols, const float *B,
+                int64_t ldb, int64_t b_cols, float *C, int64_t ldc) {
+  check(M >= 0 && N >= 0 && K >= 0, fn, ": negative size M=", M, " N=", N,
+        " K=", K);
+  check(lda >= a_cols && ldb >= b_cols && ldc >= N, fn,
+        ": leading dimension too small (lda=", lda, " needs >= ", a_cols,
+        ", ldb=", ldb, " needs >= ", b_cols, ", ldc=", ldc, " needs >= ", N,
+        ")");
+  check(M * N == 0 || C != nullptr, fn, ": C is null");
+  check(M * N * K == 0 || (A != nullptr && B != nullptr), fn,
+        ": A or B is null");
+}
+
+/// C = beta·C for the K == 0 case (BLAS semantics: beta == 0 writes zeros).
+void scale_c(int64_t M, int64_t N, float *C, int64_t ldc, float beta) {
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t j = 0; j < N; ++j)
+      C[i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
+}
+
+void dispatch(const char *fn, bool ta, bool tb, int64_t M, int64_t N,
+              int64_t K, const float *A, int64_t lda, const float *B,
+              int64_t ldb, float *C, int64_t ldc, float beta) {
+  check_args(fn, M, N, K, A, lda, ta ? M : K, B, ldb, tb ? K : N, C, ldc);
+  if (M == 0 || N == 0)
+    return;
+  if (K == 0) {
+    scale_c(M, N, C, ldc, beta);
+    return;
+  }
+  const Blas &b = blas();
+  const int64_t lim = INT_MAX;
+  if (b.sgemm && M <= lim && N <= lim && K <= lim && lda <= lim &&
+      ldb <= lim && ldc <= lim) {
+    b.sgemm(kRowMajor, ta ? kTrans : kNoTrans, tb ? kTrans : kNoTrans, int(M),
+            int(N), int(K), 1.0f, A, int(lda), B, int(ldb), beta, C, int(ldc));
+    return;
+  }
+  detail::sgemm_builtin(ta, tb, M, N, K, A, lda, B, ldb, C, ldc, beta);
+}
+
+} // namespace
+
+void sgemm_nt(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
+              const float *B, int64_t ldb, float *C, int64_t ldc, float beta) {
+  dispatch("sgemm_nt", false, true, M, N, K, A, lda, B, ldb, C, ldc, beta);
+}
+
+void sgemm_nn(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
+              const float *B, int64_t ldb, float *C, int64_t ldc, float beta) {
+  dispatch("sgemm_nn", false, false, M, N, K, A, lda, B, ldb, C, ldc, beta);
+}
+
+void sgemm_tn(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
+              const float *B, int64_t ldb, float *C, int64_t ldc, float beta) {
+  dispatch("sgemm_tn", true, false, M, N, K, A, lda, B, ldb, C, ldc, beta);
+}
+
+std::string blas_backend() { return blas().description; }
+bool blas_is_openblas() { return blas().sgemm != nullptr; }
+
+//===----------------------------------------------------------------------===//
+// Builtin fallback
+//===----------------------------------------------------------------------===//
+
+namespace detail {
+
+void sgemm_builtin(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
+                   const float *A, int64_t lda, const float *B, int64_t ldb,
+                   float *C, int64_t ldc, float beta) {
+  if (M <= 0 || N <= 0)
+    return;
+  if (K <= 0) {
+    scale_c(M, N, C, ldc, beta);
+    return;
+  }
+  // Blocks: a KB x NB panel of op(B) (64 KiB) is packed contiguous so the
+  // inner loop streams it with unit stride; each thread owns a 4-row strip of
+  // C and keeps it in a local accumulator while the panel stays in L2.
+  constexpr int64_t NB = 128, KB = 128, MR = 4;
+  std::vector<float> panel(size_t(KB * NB));
+  for (int64_t j0 = 0; j0 < N; j0 += NB) {
+    const int64_t nb = std::min(NB, N - j0);
+    for (int64_t k0 = 0; k0 < K; k0 += KB) {
+      const int64_t kb = std::min(KB, K - k0);
+      // panel[k][j] = op(B)[k0+k, j0+j]
+      for (int64_t k = 0; k < kb; ++k)
+        for (int64_t j = 0; j < nb; ++j)
+          panel[size_t(k * NB + j)] = trans_b ? B[(j0 + j) * ldb + (k0 + k)]
+                                              : B[(k0 + k) * ldb + (j0 + j)];
+      const float *P = panel.data();
+#pragma omp parallel for schedule(static)
+      for (int64_t i0 = 0; i0 < M; i0 += MR) {
+        const int64_t mr = std::min(MR, M - i0);
+        float acc[MR][NB];
+        for (int64_t r = 0; r < mr; ++r) {
+          float *c = C + (i0 + r) * ldc + j0;
+          for (int64_t j = 0; j < nb; ++j)
+            acc[r][j] = k0 > 0 ? c[j] : (beta == 0.0f ? 0.0f : beta * c[j]);
+        }
+        for (int64_t k = 0; k < kb; ++k) {
+          const float *p = P + k * NB;
+          for (int64_t r = 0; r < mr; ++r) {
+            const int64_t i = i0 + r, kk = k0 + k;
+            const float a = trans_a ? A[kk * lda + i] : A[i * lda + kk];
+            float *ar = acc[r];
+            for (int64_t j = 0; j < nb; ++j)
+              ar[j] += a * p[j];
+          }
+        }
+        for (int64_t r = 0; r < mr; ++r)
+          std::memcpy(C + (i0 + r) * ldc + j0, acc[r], size_t(nb) * 4);
+      }
+    }
+  }
+}
+
+} // namespace detail
+
+} // namespace edg::cpu

@@ -1,0 +1,58 @@
+//===- blas.h - Single-precision GEMM for the CPU backend --------*- C++ -*-===//
+// SPDX-License-Identifier: Apache-2.0
+//
+// The three GEMM shapes the runtime needs, all row-major:
+//   sgemm_nt: C[M,N] = A[M,K] · B[N,K]ᵀ + beta·C   (forward y = x·Wᵀ, W [out,in])
+//   sgemm_nn: C[M,N] = A[M,K] · B[K,N]   + beta·C   (backward dX = dY·W)
+//   sgemm_tn: C[M,N] = A[K,M]ᵀ · B[K,N]  + beta·C   (backward dW = dYᵀ·X)
+// `ld*` are row strides in elements. With beta == 0, C is written without
+// being read (NaNs in it do not propagate), as in BLAS.
+//
+// They call OpenBLAS's cblas_sgemm, loaded at first use with dlopen so that
+// OPENBLAS_CORETYPE can be set before the library initialises (Debian's
+// OpenBLAS 0.3.21 mis-detects the CI Xeon and runs ~5x slower otherwise).
+// If OpenBLAS is missing, or EDG_BLAS=builtin is set, a blocked OpenMP C++
+// GEMM is used instead (correct, much slower); the choice is reported once on
+// stderr. Call these from one thread at a time (OpenBLAS threads internally);
+// do not call them from inside an OpenMP parallel region.
+//
+//===----------------------------------------------------------------------===//
+#ifndef EDG_RUNTIME_CPU_BLAS_H
+#define EDG_RUNTIME_CPU_BLAS_H
+
+#include <cstdint>
+#include <string>
+
+namespace edg::cpu {
+
+void sgemm_nt(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
+              const float *B, int64_t ldb, float *C, int64_t ldc,
+              float beta = 0.0f);
+
+void sgemm_nn(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
+              const float *B, int64_t ldb, float *C, int64_t ldc,
+              float beta = 0.0f);
+
+void sgemm_tn(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
+              const float *B, int64_t ldb, float *C, int64_t ldc,
+              float beta = 0.0f);
+
+/// Describes the GEMM in use, e.g. "OpenBLAS (core SkylakeX, 2 threads)" or
+/// "builtin C++ GEMM (...)". Loads the library if not done yet.
+std::string blas_backend();
+
+/// True when cblas_sgemm from OpenBLAS is in use.
+bool blas_is_openblas();
+
+namespace detail {
+/// The portable fallback, exposed so tests can check it directly:
+/// C[M,N] = op(A)·op(B) + beta·C with op(A) = A[M,K] or A[K,M]ᵀ (trans_a) and
+/// op(B) = B[K,N] or B[N,K]ᵀ (trans_b).
+void sgemm_builtin(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
+                   const float *A, int64_t lda, const float *B, int64_t ldb,
+                   float *C, int64_t ldc, float beta);
+} // namespace detail
+
+} // namespace edg::cpu
+
+#endif // EDG_RUNTIME_CPU_BLAS_H
