@@ -5,11 +5,11 @@
 // encoder is the decoder-only stack with bidirectional self-attention. The
 // mask is an attribute, so the rewrite is exact: causal -> bidirectional and
 // sliding_causal(W) -> sliding_bidirectional(W), keeping T5Gemma's exclusive
-// window |i - j| < W (MODEL_SPEC §2.3).
+// window |i - j| < W (MODEL_SPEC §2.3). `makeBidirectional` is also what
+// edg-adapt-encoder-decoder runs on its `@encode` clone.
 //===----------------------------------------------------------------------===//
+#include "passes/Adapt.h"
 #include "passes/Passes.h"
-
-#include "mlir/Dialect/Func/IR/FuncOps.h"
 
 namespace mlir::edg {
 #define GEN_PASS_DEF_CAUSALTOBIDIRECTIONAL
@@ -37,7 +37,28 @@ MaskAttr toBidirectional(MaskAttr mask) {
   }
   return {};
 }
+} // namespace
 
+LogicalResult mlir::edg::makeBidirectional(func::FuncOp func) {
+  // Check every mask before rewriting any, so that a failure leaves the
+  // function as it was.
+  bool ok = true;
+  func.walk([&](SelfAttentionOp op) {
+    if (!toBidirectional(op.getMask())) {
+      op.emitOpError() << "has mask " << op.getMask()
+                       << " that cannot be made bidirectional";
+      ok = false;
+    }
+  });
+  if (!ok)
+    return failure();
+  func.walk([&](SelfAttentionOp op) {
+    op.setMaskAttr(toBidirectional(op.getMask()));
+  });
+  return success();
+}
+
+namespace {
 struct CausalToBidirectional
     : mlir::edg::impl::CausalToBidirectionalBase<CausalToBidirectional> {
   using Base::Base;
@@ -55,16 +76,8 @@ struct CausalToBidirectional
         failed = true;
         continue;
       }
-      func.walk([&](SelfAttentionOp op) {
-        MaskAttr open = toBidirectional(op.getMask());
-        if (!open) {
-          op.emitOpError() << "has mask " << op.getMask()
-                           << " that cannot be made bidirectional";
-          failed = true;
-          return;
-        }
-        op.setMaskAttr(open);
-      });
+      if (mlir::failed(makeBidirectional(func)))
+        failed = true;
     }
     if (failed)
       signalPassFailure();

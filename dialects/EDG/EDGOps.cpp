@@ -12,6 +12,8 @@
 #include "mlir/IR/OpImplementation.h"
 #include "llvm/ADT/STLExtras.h"
 
+#include <cstdio>
+
 using namespace mlir;
 using namespace mlir::edg;
 
@@ -86,8 +88,9 @@ LogicalResult expectPositive(Operation *op, std::optional<APFloat> value,
                              StringRef name) {
   if (!value || value->convertToDouble() > 0.0)
     return success();
-  return op->emitOpError() << name << " must be > 0, got "
-                           << value->convertToDouble();
+  char text[32];
+  std::snprintf(text, sizeof(text), "%g", value->convertToDouble());
+  return op->emitOpError() << name << " must be > 0, got " << text;
 }
 
 /// Head counts shared by both attention ops.

@@ -275,7 +275,7 @@ const TensorInfo &SafetensorsFile::info(const std::string &name) const {
 
 std::vector<float> SafetensorsFile::read_f32(const std::string &name) const {
   const TensorInfo &ti = info(name);
-  std::vector<float> out(size_t(ti.numel()));
+  std::vector<float> out(static_cast<size_t>(ti.numel()));
   try {
     convert_to_f32(ti, out.data());
   } catch (const Error &e) {

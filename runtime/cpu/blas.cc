@@ -40,6 +40,9 @@ using cblas_sgemm_fn = void (*)(int order, int trans_a, int trans_b, int M,
 
 struct Blas {
   cblas_sgemm_fn sgemm = nullptr;
+  void (*set_threads)(int) = nullptr;
+  int (*get_threads)() = nullptr;
+  bool pthreads = false; // OpenBLAS's own thread pool (not its OpenMP build)
   std::string description;
 };
 
@@ -103,12 +106,20 @@ Blas load_blas() {
                          "back to the slow builtin C++ GEMM\n");
     return b;
   }
+  b.set_threads =
+      reinterpret_cast<void (*)(int)>(::dlsym(h, "openblas_set_num_threads"));
+  b.get_threads =
+      reinterpret_cast<int (*)()>(::dlsym(h, "openblas_get_num_threads"));
+  // 1 = pthreads build (Debian's default libopenblas0-pthread), 2 = OpenMP
+  // build, which already runs serially inside an OpenMP parallel region.
+  if (auto parallel = reinterpret_cast<int (*)()>(
+          ::dlsym(h, "openblas_get_parallel")))
+    b.pthreads = parallel() == 1;
   int threads = usable_cores();
   if (const char *env = std::getenv("OPENBLAS_NUM_THREADS"))
     threads = std::max(1, std::atoi(env)); // respect the user's setting
-  else if (auto set_threads = reinterpret_cast<void (*)(int)>(
-               ::dlsym(h, "openblas_set_num_threads")))
-    set_threads(threads);
+  else if (b.set_threads)
+    b.set_threads(threads);
   std::string core = "unknown";
   if (auto corename =
           reinterpret_cast<char *(*)()>(::dlsym(h, "openblas_get_corename")))
@@ -198,6 +209,22 @@ void sgemm_tn(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
 std::string blas_backend() { return blas().description; }
 bool blas_is_openblas() { return blas().sgemm != nullptr; }
 
+BlasSerialScope::BlasSerialScope() {
+  const Blas &b = blas();
+  if (b.sgemm && b.pthreads && b.set_threads && b.get_threads) {
+    saved_threads_ = b.get_threads();
+    if (saved_threads_ > 1)
+      b.set_threads(1);
+    else
+      saved_threads_ = 0;
+  }
+}
+
+BlasSerialScope::~BlasSerialScope() {
+  if (saved_threads_ > 0)
+    blas().set_threads(saved_threads_);
+}
+
 //===----------------------------------------------------------------------===//
 // Builtin fallback
 //===----------------------------------------------------------------------===//
@@ -217,7 +244,7 @@ void sgemm_builtin(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
   // inner loop streams it with unit stride; each thread owns a 4-row strip of
   // C and keeps it in a local accumulator while the panel stays in L2.
   constexpr int64_t NB = 128, KB = 128, MR = 4;
-  std::vector<float> panel(size_t(KB * NB));
+  std::vector<float> panel(static_cast<size_t>(KB * NB));
   for (int64_t j0 = 0; j0 < N; j0 += NB) {
     const int64_t nb = std::min(NB, N - j0);
     for (int64_t k0 = 0; k0 < K; k0 += KB) {

@@ -13,8 +13,8 @@
 // OpenBLAS 0.3.21 mis-detects the CI Xeon and runs ~5x slower otherwise).
 // If OpenBLAS is missing, or EDG_BLAS=builtin is set, a blocked OpenMP C++
 // GEMM is used instead (correct, much slower); the choice is reported once on
-// stderr. Call these from one thread at a time (OpenBLAS threads internally);
-// do not call them from inside an OpenMP parallel region.
+// stderr. Call these from one thread at a time (OpenBLAS threads internally),
+// except inside a BlasSerialScope, where each thread runs its own GEMM.
 //
 //===----------------------------------------------------------------------===//
 #ifndef EDG_RUNTIME_CPU_BLAS_H
@@ -43,6 +43,23 @@ std::string blas_backend();
 
 /// True when cblas_sgemm from OpenBLAS is in use.
 bool blas_is_openblas();
+
+/// While alive, the sgemm_* calls run single-threaded on the calling thread,
+/// so that the threads of an OpenMP parallel region can each run their own
+/// GEMMs (attention runs one head per thread this way) instead of waking
+/// OpenBLAS's own thread pool between OpenMP regions, which thrashes when
+/// the cores are shared. Create it outside the parallel region; not
+/// reentrant across threads.
+class BlasSerialScope {
+public:
+  BlasSerialScope();
+  ~BlasSerialScope();
+  BlasSerialScope(const BlasSerialScope &) = delete;
+  BlasSerialScope &operator=(const BlasSerialScope &) = delete;
+
+private:
+  int saved_threads_ = 0; // 0: nothing to restore
+};
 
 namespace detail {
 /// The portable fallback, exposed so tests can check it directly:

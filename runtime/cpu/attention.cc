@@ -1,0 +1,407 @@
+//===- attention.cc - fp32 eager attention, forward and backward -*- C++ -*-===//
+// SPDX-License-Identifier: Apache-2.0
+//
+// Reproduces HF's eager attention in fp32: scores = (q·kᵀ)·scale, optional
+// soft-cap c·tanh(s/c), additive finfo.min mask, fp32 softmax, p·v, with GQA
+// (query head h reads KV head h / (H/K)). Masks come from absolute positions
+// so that prefill, KV-cached decoding and sliding windows share one rule.
+//
+// Two strategies: `direct` (decoding: per (b, kv-head, query) dot products,
+// the G query heads of a KV head share each key row read) and `gemm`
+// (prefill: blocks of queries, sgemm for q·kᵀ and p·v, the mask built once per
+// block and shared by all heads, keys outside the block's visible range
+// skipped). Rows that see no key reproduce HF's uniform average over all S
+// keys (every score becomes finfo.min, so softmax is flat).
+//
+//===----------------------------------------------------------------------===//
+#include "runtime/cpu/kernels.h"
+
+#include "runtime/core/status.h"
+#include "runtime/cpu/blas.h"
+#include "runtime/cpu/fast_math.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include <omp.h>
+
+namespace edg::cpu {
+
+const char *mask_kind_name(MaskKind kind) {
+  switch (kind) {
+  case MaskKind::causal: return "causal";
+  case MaskKind::bidirectional: return "bidirectional";
+  case MaskKind::sliding_causal: return "sliding_causal";
+  case MaskKind::sliding_bidirectional: return "sliding_bidirectional";
+  case MaskKind::none_cross: return "none_cross";
+  }
+  return "?";
+}
+
+namespace {
+
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+/// Shapes and mask rule of one attention call.
+struct Attn {
+  int64_t B, T, S, H, K, hd, G;
+  int64_t kvs; // batch stride of k and v
+  const AttentionParams &p;
+
+  int32_t qpos(int64_t b, int64_t t) const {
+    return p.q_pos ? p.q_pos[b * T + t] : int32_t(S - T + t);
+  }
+  int32_t kpos(int64_t b, int64_t s) const {
+    return p.k_pos ? p.k_pos[b * S + s] : int32_t(s);
+  }
+  /// Whether query (b, t) may see key (b, s).
+  bool visible(int64_t b, int32_t qp, int64_t s) const {
+    if (p.key_valid && !p.key_valid[b * S + s])
+      return false;
+    const int64_t kp = kpos(b, s), d = int64_t(qp) - kp;
+    switch (p.mask) {
+    case MaskKind::causal: return d >= 0;
+    case MaskKind::sliding_causal: return d >= 0 && d < p.window;
+    case MaskKind::sliding_bidirectional: return d < p.window && -d < p.window;
+    case MaskKind::bidirectional:
+    case MaskKind::none_cross: return true;
+    }
+    return true;
+  }
+  const float *krow(const float *k, int64_t b, int64_t s, int64_t kvh) const {
+    return k + b * kvs + (s * K + kvh) * hd;
+  }
+};
+
+Attn make_attn(const char *fn, const float *q, const float *k, const float *v,
+               const void *out, int64_t B, int64_t T, int64_t S, int64_t H,
+               int64_t K, int64_t hd, const AttentionParams &p) {
+  check(B >= 0 && T >= 0 && S >= 0, fn, ": negative size B=", B, " T=", T,
+        " S=", S);
+  check(H > 0 && K > 0 && hd > 0, fn, ": heads and head_dim must be positive (H=",
+        H, " K=", K, " hd=", hd, ")");
+  check(H % K == 0, fn, ": num_attention_heads ", H,
+        " is not a multiple of num_key_value_heads ", K);
+  const bool sliding = p.mask == MaskKind::sliding_causal ||
+                       p.mask == MaskKind::sliding_bidirectional;
+  check(!sliding || p.window > 0, fn, ": mask ", mask_kind_name(p.mask),
+        " needs a sliding window > 0, got ", p.window);
+  check(p.softcap >= 0.0f && std::isfinite(p.softcap), fn,
+        ": softcap must be >= 0 (0 disables), got ", p.softcap);
+  check(std::isfinite(p.scale), fn, ": scale must be finite, got ", p.scale);
+  check(p.kv_batch_stride == 0 || p.kv_batch_stride >= S * K * hd, fn,
+        ": kv_batch_stride ", p.kv_batch_stride, " is smaller than S*K*hd = ",
+        S * K * hd);
+  check(B * T == 0 || (q && out), fn, ": q or out is null");
+  check(B * S == 0 || (k && v), fn, ": k or v is null");
+  return Attn{B, T, S, H, K, hd, H / K,
+              p.kv_batch_stride ? p.kv_batch_stride : S * K * hd, p};
+}
+
+/// In place over one score row of length n: soft-cap, mask (vis == 0 -> -inf),
+/// softmax. Returns false (and leaves the row undefined) if no key is visible.
+bool softmax_row(float *s, const uint8_t *vis, int64_t n, float cap) {
+  if (cap > 0.0f) {
+#pragma omp simd
+    for (int64_t j = 0; j < n; ++j)
+      s[j] = fast_tanh(s[j] / cap) * cap; // HF: /c, tanh, *c
+  }
+  float mx = kNegInf;
+  for (int64_t j = 0; j < n; ++j) {
+    s[j] = vis[j] ? s[j] : kNegInf; // mask after the cap (MODEL_SPEC §4.6)
+    mx = std::max(mx, s[j]);
+  }
+  if (mx == kNegInf)
+    return false;
+  float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+  for (int64_t j = 0; j < n; ++j) {
+    s[j] = fast_exp(s[j] - mx); // exp(-inf) = 0 for masked keys
+    sum += s[j];
+  }
+  const float inv = 1.0f / sum;
+#pragma omp simd
+  for (int64_t j = 0; j < n; ++j)
+    s[j] *= inv;
+  return true;
+}
+
+/// mean over all S keys of v[b, :, kvh, :] -> out[hd]: the output of a row
+/// that sees no key.
+void mean_v(const Attn &a, const float *v, int64_t b, int64_t kvh, float *out) {
+  std::vector<double> acc(size_t(a.hd), 0.0);
+  for (int64_t s = 0; s < a.S; ++s) {
+    const float *vr = a.krow(v, b, s, kvh);
+    for (int64_t j = 0; j < a.hd; ++j)
+      acc[size_t(j)] += vr[j];
+  }
+  for (int64_t j = 0; j < a.hd; ++j)
+    out[j] = a.S ? float(acc[size_t(j)] / double(a.S)) : 0.0f;
+}
+
+inline float dot(const float *x, const float *y, int64_t n) {
+  float acc = 0.0f;
+#pragma omp simd reduction(+ : acc)
+  for (int64_t j = 0; j < n; ++j)
+    acc += x[j] * y[j];
+  return acc;
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Forward
+//===----------------------------------------------------------------------===//
+
+namespace detail {
+
+void attention_direct(const float *q, const float *k, const float *v,
+                      float *out, int64_t B, int64_t T, int64_t S, int64_t H,
+                      int64_t K, int64_t hd, const AttentionParams &params) {
+  const Attn a =
+      make_attn("attention", q, k, v, out, B, T, S, H, K, hd, params);
+  const int64_t G = a.G, items = B * K * T;
+#pragma omp parallel if (items * S * G * hd >= (1 << 16))
+  {
+    std::vector<float> sc(static_cast<size_t>(G * S)), acc(static_cast<size_t>(G * hd));
+    std::vector<uint8_t> vis(static_cast<size_t>(S));
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t it = 0; it < items; ++it) {
+      const int64_t t = it % T, kvh = (it / T) % K, b = it / (T * K);
+      const int32_t qp = a.qpos(b, t);
+      bool any = false;
+      for (int64_t s = 0; s < S; ++s) {
+        vis[size_t(s)] = a.visible(b, qp, s);
+        any |= vis[size_t(s)] != 0;
+      }
+      // q rows of the G heads of this KV head are contiguous: [G, hd].
+      const float *qg = q + ((b * T + t) * H + kvh * G) * hd;
+      float *og = out + ((b * T + t) * H + kvh * G) * hd;
+      if (!any) {
+        mean_v(a, v, b, kvh, acc.data());
+        for (int64_t g = 0; g < G; ++g)
+          std::copy(acc.begin(), acc.begin() + hd, og + g * hd);
+        continue;
+      }
+      // sc: [G, S] raw scaled scores; masked keys are skipped (their value
+      // is irrelevant: the mask replaces it after the soft-cap).
+      for (int64_t s = 0; s < S; ++s) {
+        if (!vis[size_t(s)]) {
+          for (int64_t g = 0; g < G; ++g)
+            sc[size_t(g * S + s)] = 0.0f;
+          continue;
+        }
+        const float *kr = a.krow(k, b, s, kvh);
+        for (int64_t g = 0; g < G; ++g)
+          sc[size_t(g * S + s)] = dot(qg + g * hd, kr, hd) * params.scale;
+      }
+      for (int64_t g = 0; g < G; ++g)
+        softmax_row(sc.data() + g * S, vis.data(), S, params.softcap);
+      std::fill(acc.begin(), acc.end(), 0.0f);
+      for (int64_t s = 0; s < S; ++s) {
+        if (!vis[size_t(s)])
+          continue;
+        const float *vr = a.krow(v, b, s, kvh);
+        for (int64_t g = 0; g < G; ++g) {
+          const float pgs = sc[size_t(g * S + s)];
+          float *ag = acc.data() + g * hd;
+#pragma omp simd
+          for (int64_t j = 0; j < hd; ++j)
+            ag[j] += pgs * vr[j];
+        }
+      }
+      std::copy(acc.begin(), acc.end(), og);
+    }
+  }
+}
+
+void attention_gemm(const float *q, const float *k, const float *v, float *out,
+                    int64_t B, int64_t T, int64_t S, int64_t H, int64_t K,
+                    int64_t hd, const AttentionParams &params) {
+  const Attn a =
+      make_attn("attention", q, k, v, out, B, T, S, H, K, hd, params);
+  if (B * T == 0)
+    return;
+  constexpr int64_t TQ = 64; // query rows per block: scores [TQ, S]
+  const int64_t S1 = std::max<int64_t>(S, 1);
+  // One head per thread, each running single-threaded GEMMs: a single OpenMP
+  // region per block instead of waking OpenBLAS's pool for every small GEMM.
+  BlasSerialScope serial_blas;
+  const int nthreads = omp_get_max_threads();
+  std::vector<float> scores(size_t(nthreads) * size_t(TQ * S1));
+  std::vector<uint8_t> mask(size_t(TQ * S1));
+  std::vector<uint8_t> row_any(TQ);
+  std::vector<float> vmean(size_t(K * hd));
+  for (int64_t b = 0; b < B; ++b) {
+    bool have_vmean = false;
+    for (int64_t t0 = 0; t0 < T; t0 += TQ) {
+      const int64_t tq = std::min(TQ, T - t0);
+      // Mask [tq, S] for this block, shared by all heads; [lo, hi) is the
+      // union of the rows' visible keys, so keys outside it are skipped.
+      int64_t lo = S, hi = 0;
+#pragma omp parallel for schedule(static) reduction(min : lo) reduction(max : hi) if (tq * S >= (1 << 15))
+      for (int64_t r = 0; r < tq; ++r) {
+        const int32_t qp = a.qpos(b, t0 + r);
+        uint8_t *m = mask.data() + r * S;
+        bool any = false;
+        for (int64_t s = 0; s < S; ++s) {
+          m[s] = a.visible(b, qp, s);
+          if (m[s]) {
+            any = true;
+            lo = std::min(lo, s);
+            hi = std::max(hi, s + 1);
+          }
+        }
+        row_any[size_t(r)] = any;
+      }
+      bool some_empty = false;
+      for (int64_t r = 0; r < tq; ++r)
+        some_empty |= !row_any[size_t(r)];
+      if (some_empty && !have_vmean) {
+        for (int64_t kvh = 0; kvh < K; ++kvh)
+          mean_v(a, v, b, kvh, vmean.data() + kvh * hd);
+        have_vmean = true;
+      }
+      const int64_t width = hi > lo ? hi - lo : 0; // 0: every row is empty
+#pragma omp parallel for schedule(dynamic, 1) if (H > 1 && tq * width * hd >= (1 << 15))
+      for (int64_t h = 0; h < H; ++h) {
+        const int64_t kvh = h / a.G;
+        float *sc = scores.data() + size_t(omp_get_thread_num()) * size_t(TQ * S1);
+        float *ob = out + ((b * T + t0) * H + h) * hd; // rows stride H*hd
+        if (width > 0) {
+          const float *qb = q + ((b * T + t0) * H + h) * hd;
+          // sc[tq, width] = q_blk[tq, hd] · k[lo:hi, hd]ᵀ
+          sgemm_nt(tq, width, hd, qb, H * hd, a.krow(k, b, lo, kvh), K * hd,
+                   sc, width);
+          for (int64_t r = 0; r < tq; ++r) {
+            float *sr = sc + r * width;
+            if (!row_any[size_t(r)]) {
+              std::fill(sr, sr + width, 0.0f);
+              continue;
+            }
+#pragma omp simd
+            for (int64_t j = 0; j < width; ++j)
+              sr[j] *= params.scale; // HF scales the product
+            softmax_row(sr, mask.data() + r * S + lo, width, params.softcap);
+          }
+          // out_blk[tq, hd] = p[tq, width] · v[lo:hi, hd]
+          sgemm_nn(tq, hd, width, sc, width, a.krow(v, b, lo, kvh), K * hd, ob,
+                   H * hd);
+        }
+        for (int64_t r = 0; r < tq; ++r)
+          if (!row_any[size_t(r)])
+            std::copy(vmean.begin() + kvh * hd, vmean.begin() + (kvh + 1) * hd,
+                      ob + r * H * hd);
+      }
+    }
+  }
+}
+
+} // namespace detail
+
+void attention(const float *q, const float *k, const float *v, float *out,
+               int64_t B, int64_t T, int64_t S, int64_t H, int64_t K,
+               int64_t hd, const AttentionParams &params) {
+  // Few queries: the GEMMs would be matrix-vector products and thread
+  // start-up would dominate, so walk the keys directly.
+  if (T < 8)
+    detail::attention_direct(q, k, v, out, B, T, S, H, K, hd, params);
+  else
+    detail::attention_gemm(q, k, v, out, B, T, S, H, K, hd, params);
+}
+
+//===----------------------------------------------------------------------===//
+// Backward
+//===----------------------------------------------------------------------===//
+
+void attention_backward(const float *q, const float *k, const float *v,
+                        const float *dout, float *dq, float *dk, float *dv,
+                        int64_t B, int64_t T, int64_t S, int64_t H, int64_t K,
+                        int64_t hd, const AttentionParams &params) {
+  const Attn a =
+      make_attn("attention_backward", q, k, v, dq, B, T, S, H, K, hd, params);
+  check(B * T == 0 || dout, "attention_backward: dout is null");
+  check(B * S == 0 || (dk && dv), "attention_backward: dk or dv is null");
+  const int64_t G = a.G;
+  const float cap = params.softcap;
+  // One task per (b, kv head): it owns dk/dv of that head and dq of its G
+  // query heads, so no two threads write the same gradient.
+#pragma omp parallel if (B * K * T * S * hd >= (1 << 15))
+  {
+    std::vector<float> p(static_cast<size_t>(S)), z(static_cast<size_t>(S)), dp(static_cast<size_t>(S));
+    std::vector<uint8_t> vis(static_cast<size_t>(S));
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t bk = 0; bk < B * K; ++bk) {
+      const int64_t b = bk / K, kvh = bk % K;
+      // dk, dv: dense [B, S, K, hd]
+      for (int64_t s = 0; s < S; ++s) {
+        std::fill_n(dk + ((b * S + s) * K + kvh) * hd, hd, 0.0f);
+        std::fill_n(dv + ((b * S + s) * K + kvh) * hd, hd, 0.0f);
+      }
+      for (int64_t t = 0; t < T; ++t) {
+        const int32_t qp = a.qpos(b, t);
+        bool any = false;
+        for (int64_t s = 0; s < S; ++s) {
+          vis[size_t(s)] = a.visible(b, qp, s);
+          any |= vis[size_t(s)] != 0;
+        }
+        for (int64_t g = 0; g < G; ++g) {
+          const int64_t h = kvh * G + g;
+          const float *qr = q + ((b * T + t) * H + h) * hd;
+          const float *dor = dout + ((b * T + t) * H + h) * hd;
+          float *dqr = dq + ((b * T + t) * H + h) * hd;
+          std::fill_n(dqr, hd, 0.0f);
+          if (!any) {
+            // Uniform p = 1/S over all keys; independent of q and k.
+            for (int64_t s = 0; s < S; ++s) {
+              float *dvr = dv + ((b * S + s) * K + kvh) * hd;
+              for (int64_t j = 0; j < hd; ++j)
+                dvr[j] += dor[j] / float(S);
+            }
+            continue;
+          }
+          for (int64_t s = 0; s < S; ++s)
+            p[size_t(s)] =
+                vis[size_t(s)] ? dot(qr, a.krow(k, b, s, kvh), hd) * params.scale
+                               : 0.0f;
+          // z: the capped score, needed for the soft-cap derivative.
+          for (int64_t s = 0; s < S; ++s)
+            z[size_t(s)] = cap > 0.0f ? fast_tanh(p[size_t(s)] / cap) * cap
+                                      : p[size_t(s)];
+          softmax_row(p.data(), vis.data(), S, cap);
+          // dp = dout · v_s; dz = p (dp - sum p dp)
+          double pdp = 0.0;
+          for (int64_t s = 0; s < S; ++s) {
+            dp[size_t(s)] =
+                vis[size_t(s)] ? dot(dor, a.krow(v, b, s, kvh), hd) : 0.0f;
+            pdp += double(p[size_t(s)]) * dp[size_t(s)];
+          }
+          for (int64_t s = 0; s < S; ++s) {
+            if (!vis[size_t(s)])
+              continue;
+            float ds = p[size_t(s)] * (dp[size_t(s)] - float(pdp));
+            if (cap > 0.0f) {
+              const float tz = z[size_t(s)] / cap;
+              ds *= 1.0f - tz * tz; // d(c tanh(x/c))/dx
+            }
+            ds *= params.scale;
+            const float *kr = a.krow(k, b, s, kvh);
+            float *dkr = dk + ((b * S + s) * K + kvh) * hd;
+            float *dvr = dv + ((b * S + s) * K + kvh) * hd;
+            const float ps = p[size_t(s)];
+#pragma omp simd
+            for (int64_t j = 0; j < hd; ++j) {
+              dqr[j] += ds * kr[j];
+              dkr[j] += ds * qr[j];
+              dvr[j] += ps * dor[j];
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+} // namespace edg::cpu

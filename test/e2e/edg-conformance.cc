@@ -1,0 +1,189 @@
+//===- edg-conformance.cc - compare EDG with HF reference outputs -*- C++ -*-===//
+// SPDX-License-Identifier: Apache-2.0
+//
+// `edg-conformance model.bin FIXTURE_DIR [--tol 1e-4]` binds the fixture's
+// model.safetensors, runs the compiled model on the inputs stored in
+// FIXTURE_DIR/reference.safetensors (written by test/fixtures/make_fixtures.py
+// with HF transformers, eager attention, fp32) and compares:
+//   - gemma2:  logits, loss, greedy generation with the KV cache
+//   - t5gemma: encoder hidden states, decoder logits, loss, greedy generation
+// Tensors pass when max|edg - ref| <= tol * max(1, max|ref|) (relative to the
+// tensor's scale); generations must match token for token. Prints one line
+// per check and exits 1 on any failure.
+//===----------------------------------------------------------------------===//
+#include "runtime/core/safetensors.h"
+#include "runtime/cpu/kernels.h"
+#include "runtime/include/edg/edg.h"
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+namespace {
+
+int failures = 0;
+const std::string kExclusive = "alt.encoder_window_exclusive.";
+
+edg::Tensor to_i32(const edg::SafetensorsFile &ref, const std::string &name) {
+  const edg::TensorInfo &info = ref.info(name);
+  edg::check(info.dtype == edg::DType::i64, name, " must be int64");
+  edg::Tensor t(edg::DType::i32, info.shape);
+  const int64_t *src = reinterpret_cast<const int64_t *>(info.data);
+  for (int64_t i = 0; i < t.numel(); ++i)
+    t.data<int32_t>()[i] = int32_t(src[i]);
+  return t;
+}
+
+edg::Tensor to_u8(const edg::SafetensorsFile &ref, const std::string &name) {
+  edg::Tensor ids = to_i32(ref, name);
+  edg::Tensor t(edg::DType::u8, ids.shape());
+  for (int64_t i = 0; i < t.numel(); ++i)
+    t.data<uint8_t>()[i] = ids.data<int32_t>()[i] != 0;
+  return t;
+}
+
+edg::Tensor arange_positions(int64_t B, int64_t T) {
+  edg::Tensor t(edg::DType::i32, {B, T});
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t i = 0; i < T; ++i)
+      t.data<int32_t>()[b * T + i] = int32_t(i);
+  return t;
+}
+
+edg::Tensor ones_u8(int64_t B, int64_t T) {
+  edg::Tensor t(edg::DType::u8, {B, T});
+  std::memset(t.raw(), 1, t.nbytes());
+  return t;
+}
+
+void compare(const char *what, const edg::Tensor &got,
+             const std::vector<float> &want, const std::vector<int64_t> &shape,
+             double tol) {
+  bool shape_ok = got.shape() == shape;
+  double max_err = 0, max_ref = 1;
+  if (shape_ok)
+    for (size_t i = 0; i < want.size(); ++i) {
+      max_err = std::max(max_err, double(std::fabs(got.data<float>()[i] - want[i])));
+      max_ref = std::max(max_ref, double(std::fabs(want[i])));
+    }
+  bool ok = shape_ok && max_err <= tol * max_ref;
+  failures += !ok;
+  std::printf("%s %-24s max_abs_err %.3e  scale %.3e  rel %.3e%s\n",
+              ok ? "PASS" : "FAIL", what, max_err, max_ref, max_err / max_ref,
+              shape_ok ? "" : "  (shape mismatch)");
+}
+
+void compare_tokens(const char *what, const edg::TokenIds &got,
+                    const edg::Tensor &want_all, int64_t skip) {
+  edg::TokenIds want(want_all.data<int32_t>() + skip,
+                     want_all.data<int32_t>() + want_all.numel());
+  bool ok = got == want;
+  failures += !ok;
+  std::printf("%s %-24s", ok ? "PASS" : "FAIL", what);
+  for (int32_t t : got)
+    std::printf(" %d", t);
+  if (!ok) {
+    std::printf("   (HF:");
+    for (int32_t t : want)
+      std::printf(" %d", t);
+    std::printf(")");
+  }
+  std::printf("\n");
+}
+
+/// Mean cross-entropy of logits [B, T, V] against labels [B, T]; `shift`
+/// predicts token t+1 from position t (causal LM), as HF's loss does.
+float loss_of(const edg::Tensor &logits, const edg::Tensor &labels, bool shift) {
+  int64_t B = logits.dim(0), T = logits.dim(1), V = logits.dim(2);
+  std::vector<float> rows;
+  std::vector<int32_t> targets;
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t t = 0; t + (shift ? 1 : 0) < T; ++t) {
+      const float *row = logits.data<float>() + (b * T + t) * V;
+      rows.insert(rows.end(), row, row + V);
+      targets.push_back(labels.data<int32_t>()[b * T + t + (shift ? 1 : 0)]);
+    }
+  return edg::cpu::cross_entropy(rows.data(), targets.data(),
+                                 int64_t(targets.size()), V, nullptr);
+}
+
+void run(const std::string &model_path, const std::string &dir, double tol) {
+  edg::Model model = edg::Model::load(model_path);
+  model.bind_weights({dir + "/model.safetensors"});
+  edg::SafetensorsFile ref =
+      edg::SafetensorsFile::open(dir + "/reference.safetensors");
+  edg::Tensor ids = to_i32(ref, "input_ids");
+  edg::Tensor valid = to_u8(ref, "attention_mask");
+  edg::Tensor labels = to_i32(ref, "labels");
+  edg::Tensor loss(edg::DType::f32, {1});
+
+  if (!model.is_encoder_decoder()) {
+    edg::Tensor pos = to_i32(ref, "position_ids");
+    edg::Tensor logits =
+        std::move(model.run("forward", {&ids, &pos, &valid}).at(0));
+    compare("logits", logits, ref.read_f32("logits"), ref.info("logits").shape,
+            tol);
+    loss.data<float>()[0] = loss_of(logits, labels, /*shift=*/true);
+    compare("loss", loss, ref.read_f32("loss"), {1}, tol);
+    edg::Tensor prompt = to_i32(ref, "gen.prompt_ids");
+    edg::Tensor expected = to_i32(ref, "gen.output_ids");
+    edg::GenerateOptions options;
+    options.max_new_tokens = int(expected.numel() - prompt.numel());
+    options.stop_tokens = {-1}; // the reference generates without stopping
+    edg::TokenIds p(prompt.data<int32_t>(), prompt.data<int32_t>() + prompt.numel());
+    compare_tokens("greedy generation", model.generate({p}, options)[0],
+                   expected, prompt.numel());
+    return;
+  }
+
+  int64_t B = ids.dim(0), S = ids.dim(1);
+  edg::Tensor enc_pos = arange_positions(B, S);
+  edg::Tensor enc = std::move(model.run("encode", {&ids, &enc_pos, &valid}).at(0));
+  // HF 5.x builds the encoder's sliding window as |i-j| <= W; T5Gemma's rule
+  // (MODEL_SPEC §2.3, and EDG) is |i-j| < W. The fixture script stores HF's
+  // forward under the spec's rule as alt.encoder_window_exclusive.*.
+  std::string prefix =
+      ref.contains(kExclusive + "encoder_hidden_states") ? kExclusive : "";
+  compare("encoder_hidden_states", enc,
+          ref.read_f32(prefix + "encoder_hidden_states"),
+          ref.info(prefix + "encoder_hidden_states").shape, tol);
+  edg::Tensor dec_ids = to_i32(ref, "decoder_input_ids");
+  int64_t T = dec_ids.dim(1);
+  edg::Tensor dec_pos = arange_positions(B, T);
+  edg::Tensor dec_valid = ones_u8(B, T);
+  edg::Tensor logits = std::move(
+      model.run("decode", {&dec_ids, &dec_pos, &dec_valid, &enc, &valid}).at(0));
+  compare("logits", logits, ref.read_f32(prefix + "logits"),
+          ref.info(prefix + "logits").shape, tol);
+  loss.data<float>()[0] = loss_of(logits, labels, /*shift=*/false);
+  compare("loss", loss, ref.read_f32("loss"), {1}, tol);
+
+  edg::Tensor gen_in = to_i32(ref, "gen.input_ids");
+  edg::Tensor expected = to_i32(ref, "gen.output_ids");
+  edg::GenerateOptions options;
+  options.max_new_tokens = int(expected.numel() - 1);
+  options.stop_tokens = {-1};
+  edg::TokenIds p(gen_in.data<int32_t>(), gen_in.data<int32_t>() + gen_in.numel());
+  compare_tokens("greedy generation", model.generate({p}, options)[0], expected,
+                 1);
+}
+} // namespace
+
+int main(int argc, char **argv) {
+  if (argc < 3) {
+    std::fprintf(stderr, "usage: edg-conformance model.bin FIXTURE_DIR [--tol T]\n");
+    return 2;
+  }
+  double tol = 1e-4;
+  if (argc >= 5 && std::string(argv[3]) == "--tol")
+    tol = std::stod(argv[4]);
+  try {
+    run(argv[1], argv[2], tol);
+  } catch (const edg::Error &e) {
+    std::fprintf(stderr, "edg-conformance: error: %s\n", e.what());
+    return 1;
+  }
+  std::printf("%s: %d failure%s\n", argv[2], failures, failures == 1 ? "" : "s");
+  return failures ? 1 : 0;
+}
