@@ -1,11 +1,12 @@
-//===- half.h - bf16 / f16 <-> f32 conversions --------------------*- C++ -*-===//
+//===- half.h - bf16 / f16 <-> f32 conversions ------------------*- C++ -*-===//
 // SPDX-License-Identifier: Apache-2.0
 //
 // Bit-exact scalar conversions between IEEE binary32 and the two 16-bit float
 // formats checkpoints use: bfloat16 (the top half of a binary32) and IEEE
 // binary16. Narrowing rounds to nearest, ties to even, like PyTorch's
-// `.to(torch.bfloat16)` / `.to(torch.float16)`; NaN stays a (quiet) NaN with its
-// sign, overflow becomes infinity and f16 subnormals are handled both ways.
+// `.to(torch.bfloat16)` / `.to(torch.float16)`; NaN stays a (quiet) NaN with
+// its sign, overflow becomes infinity and f16 subnormals are handled both
+// ways.
 //
 //===----------------------------------------------------------------------===//
 #ifndef EDG_RUNTIME_CORE_HALF_H
@@ -29,7 +30,9 @@ inline float f32_from_bits(uint32_t u) {
 }
 
 /// bfloat16 is exactly the high 16 bits of a binary32, so widening is a shift.
-inline float bf16_to_f32(uint16_t h) { return f32_from_bits(uint32_t(h) << 16); }
+inline float bf16_to_f32(uint16_t h) {
+  return f32_from_bits(uint32_t(h) << 16);
+}
 
 /// Round-to-nearest-even narrowing; NaN is kept quiet (truncation could turn a
 /// NaN whose payload sits in the low bits into infinity).

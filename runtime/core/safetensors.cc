@@ -247,9 +247,8 @@ SafetensorsFile SafetensorsFile::open(const std::string &path) {
   for (size_t i = 1; i < spans.size(); ++i) {
     const Span &prev = spans[i - 1], &cur = spans[i];
     check(cur.begin >= prev.end, where, ": tensor '", *cur.name,
-          "' data_offsets [", cur.begin, ", ", cur.end,
-          "] overlap tensor '", *prev.name, "' [", prev.begin, ", ", prev.end,
-          "]");
+          "' data_offsets [", cur.begin, ", ", cur.end, "] overlap tensor '",
+          *prev.name, "' [", prev.begin, ", ", prev.end, "]");
   }
   return f;
 }
@@ -385,8 +384,8 @@ Checkpoint Checkpoint::open(const std::string &path_in) {
   for (auto it = wm.begin(); it != wm.end(); ++it) {
     const SafetensorsFile &sh =
         ck.shards_[shard_index.at(it.value().get<std::string>())];
-    check(sh.contains(it.key()), where, " maps tensor '", it.key(),
-          "' to '", sh.path(), "', which does not contain it");
+    check(sh.contains(it.key()), where, " maps tensor '", it.key(), "' to '",
+          sh.path(), "', which does not contain it");
   }
   return ck;
 }
@@ -472,8 +471,8 @@ void write_safetensors(const std::string &path,
           "' is given twice");
     check(t.dtype == DType::f32 || t.dtype == DType::bf16 ||
               t.dtype == DType::f16,
-          where, ": tensor '", t.name, "' asks for dtype ",
-          dtype_name(t.dtype), "; the writer stores F32, BF16 or F16");
+          where, ": tensor '", t.name, "' asks for dtype ", dtype_name(t.dtype),
+          "; the writer stores F32, BF16 or F16");
     int64_t numel = shape_numel(t.shape, "tensor '" + t.name + "'");
     check(numel == 0 || t.data != nullptr, where, ": tensor '", t.name,
           "' has no data");
@@ -494,8 +493,7 @@ void write_safetensors(const std::string &path,
 
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  check(fd >= 0, where, ": cannot create temp file '", tmp, "': ",
-        errno_str());
+  check(fd >= 0, where, ": cannot create temp file '", tmp, "': ", errno_str());
   auto abort_write = [&](const std::string &what) {
     std::string e = errno_str();
     ::close(fd);

@@ -1,4 +1,4 @@
-//===- safetensors.h - Read and write safetensors checkpoints ----*- C++ -*-===//
+//===- safetensors.h - Read and write safetensors checkpoints ---*- C++ -*-===//
 // SPDX-License-Identifier: Apache-2.0
 //
 // SafetensorsFile maps one `.safetensors` file read-only and validates all of

@@ -1,4 +1,4 @@
-//===- status.h - The runtime's one error type --------------------*- C++ -*-===//
+//===- status.h - The runtime's one error type ------------------*- C++ -*-===//
 // SPDX-License-Identifier: Apache-2.0
 //
 // Every failure the runtime reports to a caller is an edg::Error carrying a

@@ -17,45 +17,69 @@ namespace edg {
 
 const char *dtype_name(DType dt) {
   switch (dt) {
-  case DType::f32: return "f32";
-  case DType::bf16: return "bf16";
-  case DType::f16: return "f16";
-  case DType::i32: return "i32";
-  case DType::i64: return "i64";
-  case DType::u8: return "u8";
-  case DType::boolean: return "bool";
+  case DType::f32:
+    return "f32";
+  case DType::bf16:
+    return "bf16";
+  case DType::f16:
+    return "f16";
+  case DType::i32:
+    return "i32";
+  case DType::i64:
+    return "i64";
+  case DType::u8:
+    return "u8";
+  case DType::boolean:
+    return "bool";
   }
   return "?";
 }
 
 const char *dtype_safetensors_name(DType dt) {
   switch (dt) {
-  case DType::f32: return "F32";
-  case DType::bf16: return "BF16";
-  case DType::f16: return "F16";
-  case DType::i32: return "I32";
-  case DType::i64: return "I64";
-  case DType::u8: return "U8";
-  case DType::boolean: return "BOOL";
+  case DType::f32:
+    return "F32";
+  case DType::bf16:
+    return "BF16";
+  case DType::f16:
+    return "F16";
+  case DType::i32:
+    return "I32";
+  case DType::i64:
+    return "I64";
+  case DType::u8:
+    return "U8";
+  case DType::boolean:
+    return "BOOL";
   }
   return "?";
 }
 
 size_t dtype_size(DType dt) {
   switch (dt) {
-  case DType::f32: case DType::i32: return 4;
-  case DType::bf16: case DType::f16: return 2;
-  case DType::i64: return 8;
-  case DType::u8: case DType::boolean: return 1;
+  case DType::f32:
+  case DType::i32:
+    return 4;
+  case DType::bf16:
+  case DType::f16:
+    return 2;
+  case DType::i64:
+    return 8;
+  case DType::u8:
+  case DType::boolean:
+    return 1;
   }
   return 0;
 }
 
 DType parse_dtype(const std::string &name) {
-  static const struct { const char *name; DType dt; } table[] = {
-      {"F32", DType::f32}, {"BF16", DType::bf16}, {"F16", DType::f16},
-      {"I32", DType::i32}, {"I64", DType::i64},   {"U8", DType::u8},
-      {"BOOL", DType::boolean}};
+  static const struct {
+    const char *name;
+    DType dt;
+  } table[] = {{"F32", DType::f32},     {"BF16", DType::bf16},
+               {"F16", DType::f16},     {"I32", DType::i32},
+               {"I64", DType::i64},     {"U8", DType::u8},
+               {"BOOL", DType::boolean}};
   for (const auto &e : table)
     if (name == e.name)
       return e.dt;
@@ -63,7 +87,8 @@ DType parse_dtype(const std::string &name) {
        "' (supported: F32, BF16, F16, I32, I64, U8, BOOL)");
 }
 
-int64_t shape_numel(const std::vector<int64_t> &shape, const std::string &what) {
+int64_t shape_numel(const std::vector<int64_t> &shape,
+                    const std::string &what) {
   int64_t n = 1;
   for (size_t i = 0; i < shape.size(); ++i) {
     check(shape[i] >= 0, what, " has negative dimension ", shape[i],
@@ -118,9 +143,9 @@ int64_t Tensor::dim(int64_t i) const {
 }
 
 void Tensor::check_type(bool ok, size_t elem_size) const {
-  check(ok && elem_size == dtype_size(dtype_),
-        "tensor of dtype ", dtype_name(dtype_), " accessed as an element type of ",
-        elem_size, " bytes that does not match it");
+  check(ok && elem_size == dtype_size(dtype_), "tensor of dtype ",
+        dtype_name(dtype_), " accessed as an element type of ", elem_size,
+        " bytes that does not match it");
 }
 
 } // namespace edg

@@ -1,4 +1,4 @@
-//===- tensor.h - Element types and a small owning tensor ---------*- C++ -*-===//
+//===- tensor.h - Element types and a small owning tensor -------*- C++ -*-===//
 // SPDX-License-Identifier: Apache-2.0
 //
 // DType lists the element types the runtime moves around (the ones safetensors
@@ -39,12 +39,18 @@ std::string shape_str(const std::vector<int64_t> &shape);
 
 /// Maps a C++ element type to the dtype(s) whose storage it can view.
 template <class T> bool dtype_holds(DType dt);
-template <> inline bool dtype_holds<float>(DType dt) { return dt == DType::f32; }
+template <> inline bool dtype_holds<float>(DType dt) {
+  return dt == DType::f32;
+}
 template <> inline bool dtype_holds<uint16_t>(DType dt) {
   return dt == DType::bf16 || dt == DType::f16;
 }
-template <> inline bool dtype_holds<int32_t>(DType dt) { return dt == DType::i32; }
-template <> inline bool dtype_holds<int64_t>(DType dt) { return dt == DType::i64; }
+template <> inline bool dtype_holds<int32_t>(DType dt) {
+  return dt == DType::i32;
+}
+template <> inline bool dtype_holds<int64_t>(DType dt) {
+  return dt == DType::i64;
+}
 template <> inline bool dtype_holds<uint8_t>(DType dt) {
   return dt == DType::u8 || dt == DType::boolean;
 }

@@ -1,4 +1,4 @@
-//===- attention.cc - fp32 eager attention, forward and backward -*- C++ -*-===//
+//===- attention.cc - fp32 eager attention, fwd and bwd ---------*- C++ -*-===//
 // SPDX-License-Identifier: Apache-2.0
 //
 // Reproduces HF's eager attention in fp32: scores = (q·kᵀ)·scale, optional
@@ -31,11 +31,16 @@ namespace edg::cpu {
 
 const char *mask_kind_name(MaskKind kind) {
   switch (kind) {
-  case MaskKind::causal: return "causal";
-  case MaskKind::bidirectional: return "bidirectional";
-  case MaskKind::sliding_causal: return "sliding_causal";
-  case MaskKind::sliding_bidirectional: return "sliding_bidirectional";
-  case MaskKind::none_cross: return "none_cross";
+  case MaskKind::causal:
+    return "causal";
+  case MaskKind::bidirectional:
+    return "bidirectional";
+  case MaskKind::sliding_causal:
+    return "sliding_causal";
+  case MaskKind::sliding_bidirectional:
+    return "sliding_bidirectional";
+  case MaskKind::none_cross:
+    return "none_cross";
   }
   return "?";
 }
@@ -62,11 +67,15 @@ struct Attn {
       return false;
     const int64_t kp = kpos(b, s), d = int64_t(qp) - kp;
     switch (p.mask) {
-    case MaskKind::causal: return d >= 0;
-    case MaskKind::sliding_causal: return d >= 0 && d < p.window;
-    case MaskKind::sliding_bidirectional: return d < p.window && -d < p.window;
+    case MaskKind::causal:
+      return d >= 0;
+    case MaskKind::sliding_causal:
+      return d >= 0 && d < p.window;
+    case MaskKind::sliding_bidirectional:
+      return d < p.window && -d < p.window;
     case MaskKind::bidirectional:
-    case MaskKind::none_cross: return true;
+    case MaskKind::none_cross:
+      return true;
     }
     return true;
   }
@@ -80,8 +89,9 @@ Attn make_attn(const char *fn, const float *q, const float *k, const float *v,
                int64_t K, int64_t hd, const AttentionParams &p) {
   check(B >= 0 && T >= 0 && S >= 0, fn, ": negative size B=", B, " T=", T,
         " S=", S);
-  check(H > 0 && K > 0 && hd > 0, fn, ": heads and head_dim must be positive (H=",
-        H, " K=", K, " hd=", hd, ")");
+  check(H > 0 && K > 0 && hd > 0, fn,
+        ": heads and head_dim must be positive (H=", H, " K=", K, " hd=", hd,
+        ")");
   check(H % K == 0, fn, ": num_attention_heads ", H,
         " is not a multiple of num_key_value_heads ", K);
   const bool sliding = p.mask == MaskKind::sliding_causal ||
@@ -92,12 +102,13 @@ Attn make_attn(const char *fn, const float *q, const float *k, const float *v,
         ": softcap must be >= 0 (0 disables), got ", p.softcap);
   check(std::isfinite(p.scale), fn, ": scale must be finite, got ", p.scale);
   check(p.kv_batch_stride == 0 || p.kv_batch_stride >= S * K * hd, fn,
-        ": kv_batch_stride ", p.kv_batch_stride, " is smaller than S*K*hd = ",
-        S * K * hd);
+        ": kv_batch_stride ", p.kv_batch_stride,
+        " is smaller than S*K*hd = ", S * K * hd);
   check(B * T == 0 || (q && out), fn, ": q or out is null");
   check(B * S == 0 || (k && v), fn, ": k or v is null");
-  return Attn{B, T, S, H, K, hd, H / K,
-              p.kv_batch_stride ? p.kv_batch_stride : S * K * hd, p};
+  return Attn{B, T,  S,     H,
+              K, hd, H / K, p.kv_batch_stride ? p.kv_batch_stride : S * K * hd,
+              p};
 }
 
 /// In place over one score row of length n: soft-cap, mask (vis == 0 -> -inf),
@@ -165,7 +176,8 @@ void attention_direct(const float *q, const float *k, const float *v,
   const int64_t G = a.G, items = B * K * T;
 #pragma omp parallel if (items * S * G * hd >= (1 << 16))
   {
-    std::vector<float> sc(static_cast<size_t>(G * S)), acc(static_cast<size_t>(G * hd));
+    std::vector<float> sc(static_cast<size_t>(G * S)),
+        acc(static_cast<size_t>(G * hd));
     std::vector<uint8_t> vis(static_cast<size_t>(S));
 #pragma omp for schedule(dynamic, 1)
     for (int64_t it = 0; it < items; ++it) {
@@ -241,7 +253,10 @@ void attention_gemm(const float *q, const float *k, const float *v, float *out,
       // Mask [tq, S] for this block, shared by all heads; [lo, hi) is the
       // union of the rows' visible keys, so keys outside it are skipped.
       int64_t lo = S, hi = 0;
-#pragma omp parallel for schedule(static) reduction(min : lo) reduction(max : hi) if (tq * S >= (1 << 15))
+#pragma omp parallel for schedule(static) reduction(min                        \
+                                                    : lo)                      \
+    reduction(max                                                              \
+              : hi) if (tq * S >= (1 << 15))
       for (int64_t r = 0; r < tq; ++r) {
         const int32_t qp = a.qpos(b, t0 + r);
         uint8_t *m = mask.data() + r * S;
@@ -265,16 +280,18 @@ void attention_gemm(const float *q, const float *k, const float *v, float *out,
         have_vmean = true;
       }
       const int64_t width = hi > lo ? hi - lo : 0; // 0: every row is empty
-#pragma omp parallel for schedule(dynamic, 1) if (H > 1 && tq * width * hd >= (1 << 15))
+#pragma omp parallel for schedule(dynamic, 1) if (H > 1 && tq * width * hd >=  \
+                                                               (1 << 15))
       for (int64_t h = 0; h < H; ++h) {
         const int64_t kvh = h / a.G;
-        float *sc = scores.data() + size_t(omp_get_thread_num()) * size_t(TQ * S1);
+        float *sc =
+            scores.data() + size_t(omp_get_thread_num()) * size_t(TQ * S1);
         float *ob = out + ((b * T + t0) * H + h) * hd; // rows stride H*hd
         if (width > 0) {
           const float *qb = q + ((b * T + t0) * H + h) * hd;
           // sc[tq, width] = q_blk[tq, hd] · k[lo:hi, hd]ᵀ
-          sgemm_nt(tq, width, hd, qb, H * hd, a.krow(k, b, lo, kvh), K * hd,
-                   sc, width);
+          sgemm_nt(tq, width, hd, qb, H * hd, a.krow(k, b, lo, kvh), K * hd, sc,
+                   width);
           for (int64_t r = 0; r < tq; ++r) {
             float *sr = sc + r * width;
             if (!row_any[size_t(r)]) {
@@ -330,7 +347,8 @@ void attention_backward(const float *q, const float *k, const float *v,
   // query heads, so no two threads write the same gradient.
 #pragma omp parallel if (B * K * T * S * hd >= (1 << 15))
   {
-    std::vector<float> p(static_cast<size_t>(S)), z(static_cast<size_t>(S)), dp(static_cast<size_t>(S));
+    std::vector<float> p(static_cast<size_t>(S)), z(static_cast<size_t>(S)),
+        dp(static_cast<size_t>(S));
     std::vector<uint8_t> vis(static_cast<size_t>(S));
 #pragma omp for schedule(dynamic, 1)
     for (int64_t bk = 0; bk < B * K; ++bk) {
@@ -363,13 +381,13 @@ void attention_backward(const float *q, const float *k, const float *v,
             continue;
           }
           for (int64_t s = 0; s < S; ++s)
-            p[size_t(s)] =
-                vis[size_t(s)] ? dot(qr, a.krow(k, b, s, kvh), hd) * params.scale
-                               : 0.0f;
+            p[size_t(s)] = vis[size_t(s)] ? dot(qr, a.krow(k, b, s, kvh), hd) *
+                                                params.scale
+                                          : 0.0f;
           // z: the capped score, needed for the soft-cap derivative.
           for (int64_t s = 0; s < S; ++s)
-            z[size_t(s)] = cap > 0.0f ? fast_tanh(p[size_t(s)] / cap) * cap
-                                      : p[size_t(s)];
+            z[size_t(s)] =
+                cap > 0.0f ? fast_tanh(p[size_t(s)] / cap) * cap : p[size_t(s)];
           softmax_row(p.data(), vis.data(), S, cap);
           // dp = dout · v_s; dz = p (dp - sum p dp)
           double pdp = 0.0;

@@ -1,4 +1,4 @@
-//===- bench_gemm.cc - GFLOP/s of the CPU sgemm paths ------------*- C++ -*-===//
+//===- bench_gemm.cc - GFLOP/s of the CPU sgemm paths -----------*- C++ -*-===//
 // SPDX-License-Identifier: Apache-2.0
 //
 // A small benchmark executable (edg-bench-gemm), not a test: prints the BLAS
@@ -49,15 +49,15 @@ std::vector<float> random_vec(size_t n, unsigned seed) {
 
 int main(int argc, char **argv) {
   bool builtin = argc > 1 && std::strcmp(argv[1], "--builtin") == 0;
-  std::printf("BLAS backend: %s\n",
-              builtin ? "builtin C++ GEMM (--builtin)" : blas_backend().c_str());
+  std::printf("BLAS backend: %s\n", builtin ? "builtin C++ GEMM (--builtin)"
+                                            : blas_backend().c_str());
   // kind: 'x' = sgemm_nt, 'n' = sgemm_nn, 't' = sgemm_tn.
   auto gemm = [&](char kind, int64_t M, int64_t N, int64_t K, const float *A,
                   const float *B, float *C) {
     if (builtin) {
       const bool ta = kind == 't', tb = kind == 'x';
-      detail::sgemm_builtin(ta, tb, M, N, K, A, ta ? M : K, B, tb ? K : N, C,
-                            N, 0.0f);
+      detail::sgemm_builtin(ta, tb, M, N, K, A, ta ? M : K, B, tb ? K : N, C, N,
+                            0.0f);
       return;
     }
     if (kind == 'x')
@@ -72,18 +72,22 @@ int main(int argc, char **argv) {
   std::vector<float> A = random_vec(size_t(n * n), 1),
                      B = random_vec(size_t(n * n), 2), C(size_t(n * n));
   for (char kind : {'x', 'n', 't'}) {
-    double s = time_best([&] { gemm(kind, n, n, n, A.data(), B.data(), C.data()); },
-                         builtin ? 1 : 5);
+    double s =
+        time_best([&] { gemm(kind, n, n, n, A.data(), B.data(), C.data()); },
+                  builtin ? 1 : 5);
     std::printf("sgemm_%s %ldx%ldx%ld: %8.1f GFLOP/s (%.2f ms)\n",
-                kind == 'x' ? "nt" : kind == 'n' ? "nn" : "tn", long(n),
-                long(n), long(n), 2.0 * n * n * n / s * 1e-9, s * 1e3);
+                kind == 'x'   ? "nt"
+                : kind == 'n' ? "nn"
+                              : "tn",
+                long(n), long(n), long(n), 2.0 * n * n * n / s * 1e-9, s * 1e3);
   }
   for (int64_t M : {1, 2, 4, 8}) {
-    double s = time_best([&] { gemm('x', M, n, n, A.data(), B.data(), C.data()); },
-                         50);
-    std::printf("sgemm_nt M=%ld N=K=%ld:  %8.1f GFLOP/s (%.3f ms, %.1f GB/s of B)\n",
-                long(M), long(n), 2.0 * M * n * n / s * 1e-9, s * 1e3,
-                4.0 * n * n / s * 1e-9);
+    double s = time_best(
+        [&] { gemm('x', M, n, n, A.data(), B.data(), C.data()); }, 50);
+    std::printf(
+        "sgemm_nt M=%ld N=K=%ld:  %8.1f GFLOP/s (%.3f ms, %.1f GB/s of B)\n",
+        long(M), long(n), 2.0 * M * n * n / s * 1e-9, s * 1e3,
+        4.0 * n * n / s * 1e-9);
   }
 
   // Prefill attention, Gemma 2 2B head layout: B=1, T=S=1024, H=8, K=4,
@@ -99,7 +103,10 @@ int main(int argc, char **argv) {
     p.softcap = 50.0f;
     p.mask = MaskKind::causal;
     double s = time_best(
-        [&] { attention(q.data(), k.data(), v.data(), o.data(), 1, T, T, H, K, hd, p); },
+        [&] {
+          attention(q.data(), k.data(), v.data(), o.data(), 1, T, T, H, K, hd,
+                    p);
+        },
         3);
     // Useful work of causal attention: half of 4·T·S·H·hd.
     std::printf("attention prefill T=S=%ld H=%ld K=%ld hd=%ld causal+softcap: "
@@ -110,7 +117,10 @@ int main(int argc, char **argv) {
     std::vector<float> kc = random_vec(size_t(S * K * hd), 6),
                        vc = random_vec(size_t(S * K * hd), 7);
     s = time_best(
-        [&] { attention(q.data(), kc.data(), vc.data(), o.data(), 1, 1, S, H, K, hd, p); },
+        [&] {
+          attention(q.data(), kc.data(), vc.data(), o.data(), 1, 1, S, H, K, hd,
+                    p);
+        },
         20);
     std::printf("attention decode T=1 S=%ld: %.3f ms (%.1f GB/s of K/V)\n",
                 long(S), s * 1e3, 2.0 * S * K * hd * 4 / s * 1e-9);

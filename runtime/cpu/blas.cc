@@ -112,8 +112,8 @@ Blas load_blas() {
       reinterpret_cast<int (*)()>(::dlsym(h, "openblas_get_num_threads"));
   // 1 = pthreads build (Debian's default libopenblas0-pthread), 2 = OpenMP
   // build, which already runs serially inside an OpenMP parallel region.
-  if (auto parallel = reinterpret_cast<int (*)()>(
-          ::dlsym(h, "openblas_get_parallel")))
+  if (auto parallel =
+          reinterpret_cast<int (*)()>(::dlsym(h, "openblas_get_parallel")))
     b.pthreads = parallel() == 1;
   int threads = usable_cores();
   if (const char *env = std::getenv("OPENBLAS_NUM_THREADS"))
@@ -125,12 +125,12 @@ Blas load_blas() {
           reinterpret_cast<char *(*)()>(::dlsym(h, "openblas_get_corename")))
     if (const char *c = corename())
       core = c;
-  b.description = "OpenBLAS (core " + core + ", " + std::to_string(threads) +
-                  " threads)";
+  b.description =
+      "OpenBLAS (core " + core + ", " + std::to_string(threads) + " threads)";
   // Old generic kernels on a machine with AVX2/FMA mean OpenBLAS did not
   // recognise the CPU: say how to fix it rather than run silently slow.
-  static const char *slow[] = {"Prescott", "Core2",   "Penryn", "Dunnington",
-                               "Nehalem",  "Atom",    "Katmai", "Northwood",
+  static const char *slow[] = {"Prescott", "Core2",   "Penryn",    "Dunnington",
+                               "Nehalem",  "Atom",    "Katmai",    "Northwood",
                                "Athlon",   "Opteron", "Barcelona", "Bobcat"};
   for (const char *s : slow)
     if (core == s && cpu_has_avx2())
@@ -147,9 +147,9 @@ const Blas &blas() {
   return b;
 }
 
-void check_args(const char *fn, int64_t M, int64_t N, int64_t K,
-                const float *A, int64_t lda, int64_t a_cols, const float *B,
-                int64_t ldb, int64_t b_cols, float *C, int64_t ldc) {
+void check_args(const char *fn, int64_t M, int64_t N, int64_t K, const float *A,
+                int64_t lda, int64_t a_cols, const float *B, int64_t ldb,
+                int64_t b_cols, float *C, int64_t ldc) {
   check(M >= 0 && N >= 0 && K >= 0, fn, ": negative size M=", M, " N=", N,
         " K=", K);
   check(lda >= a_cols && ldb >= b_cols && ldc >= N, fn,
@@ -168,9 +168,9 @@ void scale_c(int64_t M, int64_t N, float *C, int64_t ldc, float beta) {
       C[i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
 }
 
-void dispatch(const char *fn, bool ta, bool tb, int64_t M, int64_t N,
-              int64_t K, const float *A, int64_t lda, const float *B,
-              int64_t ldb, float *C, int64_t ldc, float beta) {
+void dispatch(const char *fn, bool ta, bool tb, int64_t M, int64_t N, int64_t K,
+              const float *A, int64_t lda, const float *B, int64_t ldb,
+              float *C, int64_t ldc, float beta) {
   check_args(fn, M, N, K, A, lda, ta ? M : K, B, ldb, tb ? K : N, C, ldc);
   if (M == 0 || N == 0)
     return;
@@ -180,8 +180,8 @@ void dispatch(const char *fn, bool ta, bool tb, int64_t M, int64_t N,
   }
   const Blas &b = blas();
   const int64_t lim = INT_MAX;
-  if (b.sgemm && M <= lim && N <= lim && K <= lim && lda <= lim &&
-      ldb <= lim && ldc <= lim) {
+  if (b.sgemm && M <= lim && N <= lim && K <= lim && lda <= lim && ldb <= lim &&
+      ldc <= lim) {
     b.sgemm(kRowMajor, ta ? kTrans : kNoTrans, tb ? kTrans : kNoTrans, int(M),
             int(N), int(K), 1.0f, A, int(lda), B, int(ldb), beta, C, int(ldc));
     return;

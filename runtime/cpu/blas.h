@@ -1,10 +1,10 @@
-//===- blas.h - Single-precision GEMM for the CPU backend --------*- C++ -*-===//
+//===- blas.h - Single-precision GEMM for the CPU backend -------*- C++ -*-===//
 // SPDX-License-Identifier: Apache-2.0
 //
 // The three GEMM shapes the runtime needs, all row-major:
-//   sgemm_nt: C[M,N] = A[M,K] · B[N,K]ᵀ + beta·C   (forward y = x·Wᵀ, W [out,in])
-//   sgemm_nn: C[M,N] = A[M,K] · B[K,N]   + beta·C   (backward dX = dY·W)
-//   sgemm_tn: C[M,N] = A[K,M]ᵀ · B[K,N]  + beta·C   (backward dW = dYᵀ·X)
+//   sgemm_nt: C[M,N] = A[M,K]·B[N,K]ᵀ + beta·C  (forward y = x·Wᵀ, W [out,in])
+//   sgemm_nn: C[M,N] = A[M,K]·B[K,N]  + beta·C  (backward dX = dY·W)
+//   sgemm_tn: C[M,N] = A[K,M]ᵀ·B[K,N] + beta·C  (backward dW = dYᵀ·X)
 // `ld*` are row strides in elements. With beta == 0, C is written without
 // being read (NaNs in it do not propagate), as in BLAS.
 //

@@ -1,4 +1,4 @@
-//===- fast_math.h - Vectorisable exp and tanh for the kernels ---*- C++ -*-===//
+//===- fast_math.h - Vectorisable exp and tanh for the kernels --*- C++ -*-===//
 // SPDX-License-Identifier: Apache-2.0
 //
 // glibc's expf/tanhf are scalar calls (~5 ns and ~24 ns here); attention does

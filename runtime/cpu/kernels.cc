@@ -1,4 +1,4 @@
-//===- kernels.cc - fp32 element-wise, norm, RoPE and loss kernels -*- C++ -*-===//
+//===- kernels.cc - fp32 norm, RoPE, GeGLU, loss kernels --------*- C++ -*-===//
 // SPDX-License-Identifier: Apache-2.0
 //
 // Forward and backward of embedding, Gemma RMSNorm, rotate-half RoPE, the
@@ -31,8 +31,8 @@ constexpr float kGeluKappa = 0.044715f;
 
 void check_rope_args(const char *fn, int64_t B, int64_t T, int64_t nheads,
                      int64_t hd, const int32_t *positions, float theta) {
-  check(B >= 0 && T >= 0 && nheads >= 0, fn, ": negative size B=", B, " T=",
-        T, " nheads=", nheads);
+  check(B >= 0 && T >= 0 && nheads >= 0, fn, ": negative size B=", B, " T=", T,
+        " nheads=", nheads);
   check(hd > 0 && hd % 2 == 0, fn, ": head_dim must be even and positive, got ",
         hd);
   check(B * T == 0 || positions != nullptr, fn, ": positions is null");
@@ -49,12 +49,12 @@ void rope_apply(float *x, int64_t B, int64_t T, int64_t nheads, int64_t hd,
   // every step in fp32.
   std::vector<float> inv_freq(static_cast<size_t>(half));
   for (int64_t i = 0; i < half; ++i)
-    inv_freq[size_t(i)] =
-        1.0f / std::pow(theta, float(2 * i) / float(hd));
+    inv_freq[size_t(i)] = 1.0f / std::pow(theta, float(2 * i) / float(hd));
   const int64_t rows = B * T;
 #pragma omp parallel if (rows * nheads * hd >= kParallelMin)
   {
-    std::vector<float> c(static_cast<size_t>(half)), s(static_cast<size_t>(half));
+    std::vector<float> c(static_cast<size_t>(half)),
+        s(static_cast<size_t>(half));
 #pragma omp for schedule(static)
     for (int64_t r = 0; r < rows; ++r) {
       const float pos = float(positions[r]);
@@ -255,7 +255,8 @@ void rms_norm_backward(const float *x, const float *w, const float *dout,
     const double c = r * r * r * dot / double(d);
     float *o = dx + i * d;
     for (int64_t j = 0; j < d; ++j)
-      o[j] = float(r * double(gr[j]) * (1.0 + double(w[j])) - double(xr[j]) * c);
+      o[j] =
+          float(r * double(gr[j]) * (1.0 + double(w[j])) - double(xr[j]) * c);
   }
   if (!dw)
     return;

@@ -1,4 +1,4 @@
-//===- kernels.h - fp32 CPU kernels for Gemma 2 / T5Gemma --------*- C++ -*-===//
+//===- kernels.h - fp32 CPU kernels for Gemma 2 / T5Gemma -------*- C++ -*-===//
 // SPDX-License-Identifier: Apache-2.0
 //
 // The element-wise, normalisation, RoPE, attention and loss kernels of the

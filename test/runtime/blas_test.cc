@@ -1,4 +1,4 @@
-//===- blas_test.cc - sgemm_nt / nn / tn against a naive GEMM ----*- C++ -*-===//
+//===- blas_test.cc - sgemm_nt / nn / tn against a naive GEMM ---*- C++ -*-===//
 // SPDX-License-Identifier: Apache-2.0
 //
 // Every GEMM variant, through both the dispatching entry points (OpenBLAS when
@@ -38,9 +38,15 @@ void run(const Case &c, int64_t M, int64_t N, int64_t K, const float *A,
     return;
   }
   switch (c.variant) {
-  case Variant::nt: sgemm_nt(M, N, K, A, lda, B, ldb, C, ldc, beta); break;
-  case Variant::nn: sgemm_nn(M, N, K, A, lda, B, ldb, C, ldc, beta); break;
-  case Variant::tn: sgemm_tn(M, N, K, A, lda, B, ldb, C, ldc, beta); break;
+  case Variant::nt:
+    sgemm_nt(M, N, K, A, lda, B, ldb, C, ldc, beta);
+    break;
+  case Variant::nn:
+    sgemm_nn(M, N, K, A, lda, B, ldb, C, ldc, beta);
+    break;
+  case Variant::tn:
+    sgemm_tn(M, N, K, A, lda, B, ldb, C, ldc, beta);
+    break;
   }
 }
 
@@ -85,8 +91,9 @@ TEST_P(Sgemm, MatchesNaiveOnOddShapes) {
       // Padding columns of C are untouched.
       for (int64_t i = 0; i < M; ++i)
         for (int64_t j = N; j < ldc; ++j)
-          ASSERT_TRUE(std::isnan(C0[i * ldc + j]) ? std::isnan(C[i * ldc + j])
-                                                  : C[i * ldc + j] == C0[i * ldc + j]);
+          ASSERT_TRUE(std::isnan(C0[i * ldc + j])
+                          ? std::isnan(C[i * ldc + j])
+                          : C[i * ldc + j] == C0[i * ldc + j]);
     }
   }
 }

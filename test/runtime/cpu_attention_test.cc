@@ -1,4 +1,4 @@
-//===- cpu_attention_test.cc - attention vs a double reference ---*- C++ -*-===//
+//===- cpu_attention_test.cc - attention vs a double reference --*- C++ -*-===//
 // SPDX-License-Identifier: Apache-2.0
 //
 // Both attention strategies (direct and GEMM-blocked) against a plain
@@ -71,7 +71,8 @@ Inputs make_inputs(const Config &c, unsigned seed) {
       for (int64_t s = 0; s < c.S; ++s)
         in.kpos[b * c.S + s] = int32_t(5 * b + s + (s > c.S / 2 ? 2 : 0));
       for (int64_t t = 0; t < c.T; ++t)
-        in.qpos[b * c.T + t] = in.kpos[b * c.S + std::max<int64_t>(0, c.S - c.T + t)];
+        in.qpos[b * c.T + t] =
+            in.kpos[b * c.S + std::max<int64_t>(0, c.S - c.T + t)];
     }
     in.qpos[0] = -1;
     in.p.q_pos = in.qpos.data();
@@ -95,7 +96,8 @@ Inputs make_inputs(const Config &c, unsigned seed) {
 /// (a row with no visible key is uniform over all S keys), softmax, p·v.
 std::vector<double> ref_attention(const Config &c, const std::vector<double> &q,
                                   const std::vector<double> &k,
-                                  const std::vector<double> &v, const Inputs &in) {
+                                  const std::vector<double> &v,
+                                  const Inputs &in) {
   std::vector<double> out(size_t(c.B * c.T * c.H * c.hd), 0.0);
   const int64_t G = c.H / c.K;
   for (int64_t b = 0; b < c.B; ++b)
@@ -110,10 +112,17 @@ std::vector<double> ref_attention(const Config &c, const std::vector<double> &q,
           const int64_t kp = in.p.k_pos ? in.p.k_pos[b * c.S + j] : j;
           bool ok = true;
           switch (c.mask) {
-          case MaskKind::causal: ok = kp <= qp; break;
-          case MaskKind::sliding_causal: ok = kp <= qp && qp - kp < c.window; break;
-          case MaskKind::sliding_bidirectional: ok = std::llabs(qp - kp) < c.window; break;
-          default: break;
+          case MaskKind::causal:
+            ok = kp <= qp;
+            break;
+          case MaskKind::sliding_causal:
+            ok = kp <= qp && qp - kp < c.window;
+            break;
+          case MaskKind::sliding_bidirectional:
+            ok = std::llabs(qp - kp) < c.window;
+            break;
+          default:
+            break;
           }
           if (in.p.key_valid && !in.p.key_valid[b * c.S + j])
             ok = false;
@@ -154,33 +163,38 @@ std::vector<double> to_double(const std::vector<float> &v) {
 
 const Config kConfigs[] = {
     {"causal_gqa", 2, 37, 37, 4, 2, 16, MaskKind::causal},
-    {"causal_softcap_mqa", 2, 37, 37, 4, 1, 16, MaskKind::causal, 0, 2.0f, 0.7f},
+    {"causal_softcap_mqa", 2, 37, 37, 4, 1, 16, MaskKind::causal, 0, 2.0f,
+     0.7f},
     {"causal_softcap50", 1, 20, 20, 2, 2, 32, MaskKind::causal, 0, 50.0f, 1.0f},
     {"sliding_causal_w5", 2, 37, 37, 4, 2, 16, MaskKind::sliding_causal, 5},
-    {"sliding_causal_w5_softcap", 1, 37, 37, 2, 1, 8, MaskKind::sliding_causal, 5, 2.0f},
+    {"sliding_causal_w5_softcap", 1, 37, 37, 2, 1, 8, MaskKind::sliding_causal,
+     5, 2.0f},
     {"sliding_causal_w1", 1, 12, 12, 2, 1, 8, MaskKind::sliding_causal, 1},
-    {"sliding_bidir_w5_pad", 3, 37, 37, 4, 2, 16, MaskKind::sliding_bidirectional, 5, 2.0f,
+    {"sliding_bidir_w5_pad", 3, 37, 37, 4, 2, 16,
+     MaskKind::sliding_bidirectional, 5, 2.0f, 0.5f, false, true},
+    {"sliding_bidir_w4_wide", 1, 30, 30, 2, 2, 8,
+     MaskKind::sliding_bidirectional, 4},
+    {"bidirectional_pad", 3, 19, 19, 2, 2, 16, MaskKind::bidirectional, 0, 0.0f,
      0.5f, false, true},
-    {"sliding_bidir_w4_wide", 1, 30, 30, 2, 2, 8, MaskKind::sliding_bidirectional, 4},
-    {"bidirectional_pad", 3, 19, 19, 2, 2, 16, MaskKind::bidirectional, 0, 0.0f, 0.5f,
-     false, true},
-    {"bidirectional_empty_batch", 2, 9, 9, 4, 2, 8, MaskKind::bidirectional, 0, 2.0f, 0.5f,
-     false, true, true},
-    {"cross_pad_softcap", 3, 11, 23, 4, 2, 16, MaskKind::none_cross, 0, 2.0f, 0.5f, false,
-     true},
-    {"cross_empty_batch", 2, 13, 7, 2, 1, 8, MaskKind::none_cross, 0, 0.0f, 0.5f, false,
-     false, true},
+    {"bidirectional_empty_batch", 2, 9, 9, 4, 2, 8, MaskKind::bidirectional, 0,
+     2.0f, 0.5f, false, true, true},
+    {"cross_pad_softcap", 3, 11, 23, 4, 2, 16, MaskKind::none_cross, 0, 2.0f,
+     0.5f, false, true},
+    {"cross_empty_batch", 2, 13, 7, 2, 1, 8, MaskKind::none_cross, 0, 0.0f,
+     0.5f, false, false, true},
     {"decode_causal", 2, 1, 37, 4, 2, 16, MaskKind::causal},
-    {"decode_sliding_w5", 2, 3, 37, 4, 1, 16, MaskKind::sliding_causal, 5, 2.0f},
-    {"explicit_pos_causal_pad", 3, 10, 20, 4, 2, 8, MaskKind::causal, 0, 2.0f, 0.5f, true,
-     true},
-    {"explicit_pos_sliding", 2, 20, 20, 2, 1, 8, MaskKind::sliding_causal, 4, 0.0f, 0.5f,
-     true},
-    {"blocks_sliding_w20", 1, 150, 150, 2, 1, 8, MaskKind::sliding_causal, 20, 2.0f},
-    {"blocks_causal_pad", 2, 130, 130, 2, 2, 8, MaskKind::causal, 0, 0.0f, 0.5f, false,
-     true},
-    {"kv_cache_stride", 2, 4, 37, 4, 2, 16, MaskKind::causal, 0, 2.0f, 0.5f, false, true,
-     false, 50},
+    {"decode_sliding_w5", 2, 3, 37, 4, 1, 16, MaskKind::sliding_causal, 5,
+     2.0f},
+    {"explicit_pos_causal_pad", 3, 10, 20, 4, 2, 8, MaskKind::causal, 0, 2.0f,
+     0.5f, true, true},
+    {"explicit_pos_sliding", 2, 20, 20, 2, 1, 8, MaskKind::sliding_causal, 4,
+     0.0f, 0.5f, true},
+    {"blocks_sliding_w20", 1, 150, 150, 2, 1, 8, MaskKind::sliding_causal, 20,
+     2.0f},
+    {"blocks_causal_pad", 2, 130, 130, 2, 2, 8, MaskKind::causal, 0, 0.0f, 0.5f,
+     false, true},
+    {"kv_cache_stride", 2, 4, 37, 4, 2, 16, MaskKind::causal, 0, 2.0f, 0.5f,
+     false, true, false, 50},
     {"head_dim_256", 1, 9, 9, 2, 1, 256, MaskKind::causal, 0, 50.0f, 0.0625f},
 };
 
@@ -191,8 +205,9 @@ TEST_P(Attention, MatchesDoubleReference) {
   const int impl = std::get<1>(GetParam()); // 0 direct, 1 gemm, 2 dispatch
   Inputs in = make_inputs(c, 100);
   std::vector<float> out(size_t(c.B * c.T * c.H * c.hd), std::nanf(""));
-  auto fn = impl == 0 ? detail::attention_direct
-                      : impl == 1 ? detail::attention_gemm : attention;
+  auto fn = impl == 0   ? detail::attention_direct
+            : impl == 1 ? detail::attention_gemm
+                        : attention;
   fn(in.q.data(), in.k.data(), in.v.data(), out.data(), c.B, c.T, c.S, c.H, c.K,
      c.hd, in.p);
   const auto want =
@@ -207,16 +222,17 @@ std::string attention_case_name(
          impl[std::get<1>(info.param)];
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Cases, Attention,
-    ::testing::Combine(::testing::ValuesIn(kConfigs), ::testing::Values(0, 1, 2)),
-    attention_case_name);
+INSTANTIATE_TEST_SUITE_P(Cases, Attention,
+                         ::testing::Combine(::testing::ValuesIn(kConfigs),
+                                            ::testing::Values(0, 1, 2)),
+                         attention_case_name);
 
 TEST(AttentionSemantics, EmptyRowIsUniformOverAllKeys) {
   // One query whose causal mask sees nothing (query position before every
   // key), with padding keys: HF averages v over *all* S keys, padding too.
   const int64_t S = 4, hd = 2;
-  std::vector<float> q = {1, 2}, k(S * hd, 0.5f), v = {1, 10, 2, 20, 3, 30, 6, 60};
+  std::vector<float> q = {1, 2}, k(S * hd, 0.5f),
+                     v = {1, 10, 2, 20, 3, 30, 6, 60};
   std::vector<int32_t> qpos = {0}, kpos = {1, 2, 3, 4};
   std::vector<uint8_t> valid = {0, 1, 1, 1};
   AttentionParams p;
@@ -249,23 +265,31 @@ TEST(AttentionSemantics, SoftcapAppliesBeforeTheMask) {
 TEST(AttentionSemantics, RejectsBadParameters) {
   std::vector<float> x(64);
   AttentionParams p;
-  EXPECT_TRUE(throws_with([&] {
-    attention(x.data(), x.data(), x.data(), x.data(), 1, 2, 2, 3, 2, 4, p);
-  }, {"num_attention_heads 3", "num_key_value_heads 2"}));
+  EXPECT_TRUE(throws_with(
+      [&] {
+        attention(x.data(), x.data(), x.data(), x.data(), 1, 2, 2, 3, 2, 4, p);
+      },
+      {"num_attention_heads 3", "num_key_value_heads 2"}));
   p.mask = MaskKind::sliding_causal;
-  EXPECT_TRUE(throws_with([&] {
-    attention(x.data(), x.data(), x.data(), x.data(), 1, 2, 2, 2, 2, 4, p);
-  }, {"sliding_causal", "window > 0", "got 0"}));
+  EXPECT_TRUE(throws_with(
+      [&] {
+        attention(x.data(), x.data(), x.data(), x.data(), 1, 2, 2, 2, 2, 4, p);
+      },
+      {"sliding_causal", "window > 0", "got 0"}));
   p.mask = MaskKind::causal;
   p.softcap = -1.0f;
-  EXPECT_TRUE(throws_with([&] {
-    attention(x.data(), x.data(), x.data(), x.data(), 1, 2, 2, 2, 2, 4, p);
-  }, {"softcap must be >= 0"}));
+  EXPECT_TRUE(throws_with(
+      [&] {
+        attention(x.data(), x.data(), x.data(), x.data(), 1, 2, 2, 2, 2, 4, p);
+      },
+      {"softcap must be >= 0"}));
   p.softcap = 0.0f;
   p.kv_batch_stride = 3;
-  EXPECT_TRUE(throws_with([&] {
-    attention(x.data(), x.data(), x.data(), x.data(), 1, 2, 2, 2, 2, 4, p);
-  }, {"kv_batch_stride 3"}));
+  EXPECT_TRUE(throws_with(
+      [&] {
+        attention(x.data(), x.data(), x.data(), x.data(), 1, 2, 2, 2, 2, 4, p);
+      },
+      {"kv_batch_stride 3"}));
 }
 
 //===----------------------------------------------------------------------===//
@@ -275,12 +299,14 @@ TEST(AttentionSemantics, RejectsBadParameters) {
 const Config kBackwardConfigs[] = {
     {"causal_gqa", 2, 6, 6, 4, 2, 4, MaskKind::causal, 0, 0.0f, 0.8f},
     {"causal_softcap", 2, 6, 6, 4, 2, 4, MaskKind::causal, 0, 1.5f, 0.8f},
-    {"sliding_causal", 1, 7, 7, 2, 1, 4, MaskKind::sliding_causal, 3, 1.5f, 0.8f},
-    {"sliding_bidir_pad", 2, 6, 6, 2, 2, 4, MaskKind::sliding_bidirectional, 2, 0.0f,
-     0.8f, false, true},
-    {"cross_empty_batch", 2, 3, 5, 4, 2, 4, MaskKind::none_cross, 0, 1.5f, 0.8f, false,
-     true, true},
-    {"explicit_pos", 2, 4, 6, 2, 1, 4, MaskKind::causal, 0, 1.5f, 0.8f, true, true},
+    {"sliding_causal", 1, 7, 7, 2, 1, 4, MaskKind::sliding_causal, 3, 1.5f,
+     0.8f},
+    {"sliding_bidir_pad", 2, 6, 6, 2, 2, 4, MaskKind::sliding_bidirectional, 2,
+     0.0f, 0.8f, false, true},
+    {"cross_empty_batch", 2, 3, 5, 4, 2, 4, MaskKind::none_cross, 0, 1.5f, 0.8f,
+     false, true, true},
+    {"explicit_pos", 2, 4, 6, 2, 1, 4, MaskKind::causal, 0, 1.5f, 0.8f, true,
+     true},
 };
 
 class AttentionBackward : public ::testing::TestWithParam<Config> {};
@@ -291,8 +317,9 @@ TEST_P(AttentionBackward, MatchesFiniteDifferences) {
   const size_t nq = in.q.size(), nk = in.k.size();
   std::vector<float> dout = random_floats(nq, 400);
   std::vector<float> dq(nq), dk(nk), dv(nk);
-  attention_backward(in.q.data(), in.k.data(), in.v.data(), dout.data(), dq.data(),
-                     dk.data(), dv.data(), c.B, c.T, c.S, c.H, c.K, c.hd, in.p);
+  attention_backward(in.q.data(), in.k.data(), in.v.data(), dout.data(),
+                     dq.data(), dk.data(), dv.data(), c.B, c.T, c.S, c.H, c.K,
+                     c.hd, in.p);
   const std::vector<double> R = to_double(dout);
   auto q = to_double(in.q), k = to_double(in.k), v = to_double(in.v);
   // Central differences of sum(out * dout) for every input element.

@@ -45,14 +45,16 @@ std::vector<double> ref_rms_norm(const std::vector<double> &x,
 }
 
 double ref_gelu(double u) {
-  return 0.5 * u * (1.0 + std::tanh(std::sqrt(2.0 / M_PI) * (u + 0.044715 * u * u * u)));
+  return 0.5 * u *
+         (1.0 + std::tanh(std::sqrt(2.0 / M_PI) * (u + 0.044715 * u * u * u)));
 }
 
 /// RoPE with angles computed the way HF does (fp32 inv_freq and fp32 product)
 /// unless `exact_angles`, then the rotation in double.
 std::vector<double> ref_rope(const std::vector<double> &x, int64_t B, int64_t T,
-                             int64_t nh, int64_t hd, const std::vector<int32_t> &pos,
-                             float theta, bool exact_angles, double sign = 1.0) {
+                             int64_t nh, int64_t hd,
+                             const std::vector<int32_t> &pos, float theta,
+                             bool exact_angles, double sign = 1.0) {
   std::vector<double> out(x.size());
   const int64_t half = hd / 2;
   for (int64_t r = 0; r < B * T; ++r)
@@ -78,9 +80,9 @@ std::vector<double> to_double(const std::vector<float> &v) {
 }
 
 /// Central differences of sum(f(x) * R) with respect to x, in double.
-std::vector<double>
-fd_grad(const std::function<std::vector<double>(const std::vector<double> &)> &f,
-        std::vector<double> x, const std::vector<double> &R, double h = 1e-6) {
+std::vector<double> fd_grad(
+    const std::function<std::vector<double>(const std::vector<double> &)> &f,
+    std::vector<double> x, const std::vector<double> &R, double h = 1e-6) {
   std::vector<double> g(x.size());
   for (size_t i = 0; i < x.size(); ++i) {
     const double x0 = x[i];
@@ -110,13 +112,14 @@ TEST(FastMath, ExpAndTanhWithinAFewUlp) {
   for (float x = -12.0f; x < 12.0f; x += 0.000113f) {
     const double t = std::tanh(double(x));
     if (t != 0)
-      worst_tanh = std::max(worst_tanh, std::fabs(fast_tanh(x) - t) / std::fabs(t));
+      worst_tanh =
+          std::max(worst_tanh, std::fabs(fast_tanh(x) - t) / std::fabs(t));
   }
   for (float x = 1e-30f; x < 1e-2f; x *= 1.01f) {
     const double t = std::tanh(double(x));
     worst_tanh = std::max(worst_tanh, std::fabs(fast_tanh(x) - t) / t);
   }
-  EXPECT_LT(worst_exp, 2.5e-7);  // ~2 ulp
+  EXPECT_LT(worst_exp, 2.5e-7); // ~2 ulp
   EXPECT_LT(worst_tanh, 2.5e-7);
   const float inf = std::numeric_limits<float>::infinity();
   EXPECT_EQ(fast_exp(-inf), 0.0f);
@@ -166,8 +169,8 @@ TEST(RmsNorm, MatchesReferenceWithOffsetGain) {
     x[0] = 1e-4f; // rows of very different magnitude
     std::vector<float> out(x.size());
     rms_norm(x.data(), w.data(), n, d, 1e-6f, out.data());
-    EXPECT_TRUE(all_close(out, ref_rms_norm(to_double(x), to_double(w), n, d, 1e-6),
-                          1e-7, 1e-6))
+    EXPECT_TRUE(all_close(
+        out, ref_rms_norm(to_double(x), to_double(w), n, d, 1e-6), 1e-7, 1e-6))
         << "d=" << d;
     // In place.
     rms_norm(x.data(), w.data(), n, d, 1e-6f, x.data());
@@ -185,14 +188,16 @@ TEST(Rope, MatchesHfFp32Angles) {
   std::vector<int32_t> pos = {0, 1, 2, 3, 4, 8188, 8189, 8190, 8191, 100000};
   std::vector<float> got = x;
   rope_rotate_half(got.data(), B, T, nh, hd, pos.data(), 10000.0f);
-  EXPECT_TRUE(all_close(got, ref_rope(to_double(x), B, T, nh, hd, pos, 10000.0f, false),
-                        2e-6, 2e-6));
+  EXPECT_TRUE(
+      all_close(got, ref_rope(to_double(x), B, T, nh, hd, pos, 10000.0f, false),
+                2e-6, 2e-6));
   // At small positions the fp32 angle is the exact one to ~1e-7.
   std::vector<int32_t> small = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
   got = x;
   rope_rotate_half(got.data(), B, T, nh, hd, small.data(), 10000.0f);
-  EXPECT_TRUE(all_close(got, ref_rope(to_double(x), B, T, nh, hd, small, 10000.0f, true),
-                        2e-6, 2e-6));
+  EXPECT_TRUE(all_close(
+      got, ref_rope(to_double(x), B, T, nh, hd, small, 10000.0f, true), 2e-6,
+      2e-6));
   // Position 0 is the identity; the pairing is (i, i + hd/2).
   std::vector<float> e(size_t(hd), 0.0f);
   e[1] = 1.0f;
@@ -240,7 +245,8 @@ TEST(Elementwise, AddSoftcapScale) {
   scale(s.data(), n, 0.125f);
   for (int64_t i = 0; i < n; ++i)
     ASSERT_EQ(s[i], b[i] * 0.125f);
-  EXPECT_TRUE(throws_with([&] { softcap(c.data(), n, 0.0f); }, {"cap must be positive"}));
+  EXPECT_TRUE(throws_with([&] { softcap(c.data(), n, 0.0f); },
+                          {"cap must be positive"}));
 }
 
 TEST(CrossEntropy, LossAndGradientMatchReference) {
@@ -248,7 +254,8 @@ TEST(CrossEntropy, LossAndGradientMatchReference) {
   std::vector<float> logits = random_floats(size_t(N * V), 9, -10, 10);
   std::vector<int32_t> labels = {3, -100, 999, 0, 500, -100};
   std::vector<float> grad(size_t(N * V), 123.0f);
-  const float loss = cross_entropy(logits.data(), labels.data(), N, V, grad.data());
+  const float loss =
+      cross_entropy(logits.data(), labels.data(), N, V, grad.data());
   double total = 0;
   int count = 0;
   std::vector<double> want_grad(size_t(N * V), 0.0);
@@ -273,7 +280,8 @@ TEST(CrossEntropy, LossAndGradientMatchReference) {
       sum += std::exp(logits[i * V + j] - mx);
     for (int64_t j = 0; j < V; ++j)
       want_grad[i * V + j] = (std::exp(logits[i * V + j] - mx) / sum -
-                              (j == labels[i] ? 1.0 : 0.0)) / count;
+                              (j == labels[i] ? 1.0 : 0.0)) /
+                             count;
   }
   EXPECT_NEAR(loss, total / count, 1e-5 * total / count);
   EXPECT_TRUE(all_close(grad, want_grad, 1e-7, 1e-5));
@@ -284,7 +292,8 @@ TEST(CrossEntropy, LossAndGradientMatchReference) {
 TEST(CrossEntropy, AllIgnoredAndBadLabels) {
   std::vector<float> logits(8, 0.5f), grad(8, 1.0f);
   std::vector<int32_t> labels = {-100, -100};
-  EXPECT_TRUE(std::isnan(cross_entropy(logits.data(), labels.data(), 2, 4, grad.data())));
+  EXPECT_TRUE(std::isnan(
+      cross_entropy(logits.data(), labels.data(), 2, 4, grad.data())));
   for (float g : grad)
     EXPECT_EQ(g, 0.0f);
   labels = {1, 4};
@@ -308,12 +317,19 @@ TEST(Backward, RmsNorm) {
   std::vector<float> dy = random_floats(size_t(n * d), 13);
   std::vector<float> dx(x.size());
   std::vector<float> dw(size_t(d), 0.25f); // accumulates onto 0.25
-  rms_norm_backward(x.data(), w.data(), dy.data(), n, d, 1e-6f, dx.data(), dw.data());
+  rms_norm_backward(x.data(), w.data(), dy.data(), n, d, 1e-6f, dx.data(),
+                    dw.data());
   const auto wd = to_double(w), xd = to_double(x), R = to_double(dy);
-  auto gx = fd_grad([&](const std::vector<double> &xx) {
-    return ref_rms_norm(xx, wd, n, d, 1e-6); }, xd, R);
-  auto gw = fd_grad([&](const std::vector<double> &ww) {
-    return ref_rms_norm(xd, ww, n, d, 1e-6); }, wd, R);
+  auto gx = fd_grad(
+      [&](const std::vector<double> &xx) {
+        return ref_rms_norm(xx, wd, n, d, 1e-6);
+      },
+      xd, R);
+  auto gw = fd_grad(
+      [&](const std::vector<double> &ww) {
+        return ref_rms_norm(xd, ww, n, d, 1e-6);
+      },
+      wd, R);
   for (double &g : gw)
     g += 0.25;
   EXPECT_TRUE(all_close(dx, gx, 1e-5, 1e-4));
@@ -327,8 +343,11 @@ TEST(Backward, Rope) {
   std::vector<float> dy = random_floats(x.size(), 15);
   std::vector<float> dx = dy;
   rope_rotate_half_backward(dx.data(), B, T, nh, hd, pos.data(), 10000.0f);
-  auto g = fd_grad([&](const std::vector<double> &xx) {
-    return ref_rope(xx, B, T, nh, hd, pos, 10000.0f, false); }, to_double(x), to_double(dy));
+  auto g = fd_grad(
+      [&](const std::vector<double> &xx) {
+        return ref_rope(xx, B, T, nh, hd, pos, 10000.0f, false);
+      },
+      to_double(x), to_double(dy));
   EXPECT_TRUE(all_close(dx, g, 1e-5, 1e-5));
   // Backward undoes forward (rotations are orthogonal).
   std::vector<float> y = x;
@@ -343,7 +362,8 @@ TEST(Backward, GeluTanhMul) {
   std::vector<float> u = random_floats(size_t(n), 17, -2, 2);
   std::vector<float> dy = random_floats(size_t(n), 18);
   std::vector<float> dg(static_cast<size_t>(n)), du(static_cast<size_t>(n));
-  gelu_tanh_mul_backward(g.data(), u.data(), dy.data(), dg.data(), du.data(), n);
+  gelu_tanh_mul_backward(g.data(), u.data(), dy.data(), dg.data(), du.data(),
+                         n);
   const auto gd = to_double(g), ud = to_double(u), R = to_double(dy);
   auto fwd = [](const std::vector<double> &gg, const std::vector<double> &uu) {
     std::vector<double> o(gg.size());
@@ -351,8 +371,10 @@ TEST(Backward, GeluTanhMul) {
       o[i] = ref_gelu(gg[i]) * uu[i];
     return o;
   };
-  auto wg = fd_grad([&](const std::vector<double> &gg) { return fwd(gg, ud); }, gd, R);
-  auto wu = fd_grad([&](const std::vector<double> &uu) { return fwd(gd, uu); }, ud, R);
+  auto wg = fd_grad([&](const std::vector<double> &gg) { return fwd(gg, ud); },
+                    gd, R);
+  auto wu = fd_grad([&](const std::vector<double> &uu) { return fwd(gd, uu); },
+                    ud, R);
   EXPECT_TRUE(all_close(dg, wg, 1e-5, 1e-5));
   EXPECT_TRUE(all_close(du, wu, 1e-5, 1e-5));
 }
@@ -371,12 +393,16 @@ TEST(Backward, EmbedScatterAdds) {
         o[i * d + j] = t[ids[i] * d + j] * 2.0;
     return o;
   };
-  auto g = fd_grad(fwd, std::vector<double>(size_t(V * d), 0.3), to_double(dout));
+  auto g =
+      fd_grad(fwd, std::vector<double>(size_t(V * d), 0.3), to_double(dout));
   for (double &x : g)
     x += 1.0;
   EXPECT_TRUE(all_close(dtable, g, 1e-6, 1e-6));
   EXPECT_TRUE(throws_with(
-      [&] { ids[3] = 9; embed_backward(ids.data(), 4, dout.data(), V, d, 1.0f, dtable.data()); },
+      [&] {
+        ids[3] = 9;
+        embed_backward(ids.data(), 4, dout.data(), V, d, 1.0f, dtable.data());
+      },
       {"token id 9 at position 3"}));
 }
 
@@ -388,12 +414,14 @@ TEST(Backward, Softcap) {
   softcap(y.data(), n, 30.0f);
   std::vector<float> dx(static_cast<size_t>(n));
   softcap_backward(y.data(), dy.data(), dx.data(), n, 30.0f);
-  auto g = fd_grad([](const std::vector<double> &xx) {
-    std::vector<double> o(xx.size());
-    for (size_t i = 0; i < xx.size(); ++i)
-      o[i] = 30.0 * std::tanh(xx[i] / 30.0);
-    return o;
-  }, to_double(x), to_double(dy));
+  auto g = fd_grad(
+      [](const std::vector<double> &xx) {
+        std::vector<double> o(xx.size());
+        for (size_t i = 0; i < xx.size(); ++i)
+          o[i] = 30.0 * std::tanh(xx[i] / 30.0);
+        return o;
+      },
+      to_double(x), to_double(dy));
   EXPECT_TRUE(all_close(dx, g, 1e-5, 1e-4));
 }
 

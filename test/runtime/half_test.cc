@@ -1,4 +1,4 @@
-//===- half_test.cc - bf16 / f16 conversion tests -----------------*- C++ -*-===//
+//===- half_test.cc - bf16 / f16 conversion tests ---------------*- C++ -*-===//
 // SPDX-License-Identifier: Apache-2.0
 //
 // Exhaustive checks of the 16-bit widening conversions, round trips of every
@@ -96,7 +96,7 @@ TEST(F16, NarrowingEdgeCases) {
   EXPECT_EQ(f32_to_f16(std::ldexp(1.0f, -24)), 0x0001); // smallest subnormal
   EXPECT_EQ(f32_to_f16(std::ldexp(1.0f, -25)), 0x0000); // tie -> even (0)
   EXPECT_EQ(f32_to_f16(std::ldexp(1.0f, -25) * 1.0001f), 0x0001);
-  EXPECT_EQ(f32_to_f16(std::ldexp(3.0f, -25)), 0x0002); // 1.5 ulp tie -> 2
+  EXPECT_EQ(f32_to_f16(std::ldexp(3.0f, -25)), 0x0002);    // 1.5 ulp tie -> 2
   EXPECT_EQ(f32_to_f16(std::ldexp(1023.0f, -24)), 0x03FF); // largest subnormal
   EXPECT_EQ(f32_to_f16(std::ldexp(1.0f, -14)), 0x0400);    // smallest normal
   EXPECT_EQ(f32_to_f16(-0.0f), 0x8000);
@@ -113,7 +113,8 @@ TEST(F16, NarrowingMatchesCompilerFloat16) {
   for (int i = 0; i < 2000000; ++i) {
     uint32_t bits = rng();
     if (i % 2)
-      bits = (bits & 0x80FFFFFFu) | ((0x30u + (bits >> 28)) << 23); // ~2^-31..2^16
+      bits =
+          (bits & 0x80FFFFFFu) | ((0x30u + (bits >> 28)) << 23); // ~2^-31..2^16
     const float f = f32_from_bits(bits);
     if (std::isnan(f))
       continue;

@@ -1,4 +1,4 @@
-//===- safetensors_test.cc - safetensors reader, writer, shards --*- C++ -*-===//
+//===- safetensors_test.cc - safetensors reader, writer, shards -*- C++ -*-===//
 // SPDX-License-Identifier: Apache-2.0
 //
 // Round trips through write_safetensors (f32/bf16/f16, metadata, empty and
@@ -61,7 +61,7 @@ TEST(Safetensors, WriteThenReadAllDtypes) {
   SafetensorsFile f = SafetensorsFile::open(path);
   EXPECT_EQ(f.size(), 5u);
   EXPECT_EQ(f.names(), (std::vector<std::string>{"c", "empty", "layer.a",
-                                                  "layer.b", "scalar"}));
+                                                 "layer.b", "scalar"}));
   EXPECT_EQ(f.metadata().at("format"), "pt");
 
   const TensorInfo &ia = f.info("layer.a");
@@ -97,16 +97,22 @@ TEST(Safetensors, AtomicWriteLeavesNoTempFile) {
   const std::string path = dir.file("ckpt.safetensors");
   std::vector<float> v1 = {1, 2, 3}, v2 = {4, 5};
   write_safetensors(path, {{"w", {3}, v1.data()}});
-  EXPECT_EQ(dir_entries(dir.path()), std::vector<std::string>{"ckpt.safetensors"});
+  EXPECT_EQ(dir_entries(dir.path()),
+            std::vector<std::string>{"ckpt.safetensors"});
   // Overwriting replaces the file in one step.
   write_safetensors(path, {{"w", {2}, v2.data()}});
-  EXPECT_EQ(dir_entries(dir.path()), std::vector<std::string>{"ckpt.safetensors"});
+  EXPECT_EQ(dir_entries(dir.path()),
+            std::vector<std::string>{"ckpt.safetensors"});
   EXPECT_EQ(SafetensorsFile::open(path).read_f32("w"), v2);
   // A failing write (missing folder) throws and leaves nothing behind.
   EXPECT_TRUE(throws_with(
-      [&] { write_safetensors(dir.file("no/such/x.safetensors"), {{"w", {3}, v1.data()}}); },
+      [&] {
+        write_safetensors(dir.file("no/such/x.safetensors"),
+                          {{"w", {3}, v1.data()}});
+      },
       {"cannot create temp file", "no/such/x.safetensors.tmp."}));
-  EXPECT_EQ(dir_entries(dir.path()), std::vector<std::string>{"ckpt.safetensors"});
+  EXPECT_EQ(dir_entries(dir.path()),
+            std::vector<std::string>{"ckpt.safetensors"});
 }
 
 TEST(Safetensors, WriterRejectsBadInput) {
@@ -114,18 +120,30 @@ TEST(Safetensors, WriterRejectsBadInput) {
   const std::string path = dir.file("bad.safetensors");
   std::vector<float> v = {1, 2};
   EXPECT_TRUE(throws_with(
-      [&] { write_safetensors(path, {{"w", {2}, v.data()}, {"w", {2}, v.data()}}); },
+      [&] {
+        write_safetensors(path, {{"w", {2}, v.data()}, {"w", {2}, v.data()}});
+      },
       {"tensor 'w' is given twice"}));
   EXPECT_TRUE(throws_with(
-      [&] { write_safetensors(path, {{"w", {2}, v.data(), DType::i32}}); },
+      [&] {
+        write_safetensors(path, {{"w", {2}, v.data(), DType::i32}});
+      },
       {"tensor 'w'", "dtype i32"}));
-  EXPECT_TRUE(throws_with([&] { write_safetensors(path, {{"w", {2}, nullptr}}); },
-                          {"tensor 'w' has no data"}));
   EXPECT_TRUE(throws_with(
-      [&] { write_safetensors(path, {{"__metadata__", {2}, v.data()}}); },
+      [&] {
+        write_safetensors(path, {{"w", {2}, nullptr}});
+      },
+      {"tensor 'w' has no data"}));
+  EXPECT_TRUE(throws_with(
+      [&] {
+        write_safetensors(path, {{"__metadata__", {2}, v.data()}});
+      },
       {"reserved"}));
-  EXPECT_TRUE(throws_with([&] { write_safetensors(path, {{"w", {-2}, v.data()}}); },
-                          {"negative dimension -2"}));
+  EXPECT_TRUE(throws_with(
+      [&] {
+        write_safetensors(path, {{"w", {-2}, v.data()}});
+      },
+      {"negative dimension -2"}));
   EXPECT_TRUE(dir_entries(dir.path()).empty());
 }
 
@@ -167,61 +185,113 @@ const std::string k16(16, '\0');
 INSTANTIATE_TEST_SUITE_P(
     Corruptions, SafetensorsHostile,
     ::testing::Values(
-        Hostile{"header length past EOF", "{}", "", 1000,
+        Hostile{"header length past EOF",
+                "{}",
+                "",
+                1000,
                 {"header length 1000", "past the end of the file"}},
-        Hostile{"absurd header length", "{}", "", int64_t(1) << 40,
+        Hostile{"absurd header length",
+                "{}",
+                "",
+                int64_t(1) << 40,
                 {"larger than the 100000000-byte limit"}},
         Hostile{"not JSON", "{\"a\": [1, 2", "", -1, {"not valid JSON"}},
-        Hostile{"not an object", "[1, 2, 3]", "", -1,
+        Hostile{"not an object",
+                "[1, 2, 3]",
+                "",
+                -1,
                 {"must be a JSON object", "array"}},
-        Hostile{"entry not an object", "{\"w\": 5}", "", -1,
+        Hostile{"entry not an object",
+                "{\"w\": 5}",
+                "",
+                -1,
                 {"tensor 'w'", "must be a JSON object"}},
         Hostile{"missing dtype",
-                R"({"w": {"shape": [2], "data_offsets": [0, 8]}})", k16, -1,
+                R"({"w": {"shape": [2], "data_offsets": [0, 8]}})",
+                k16,
+                -1,
                 {"tensor 'w'", "missing 'dtype'"}},
         Hostile{"missing shape",
-                R"({"w": {"dtype": "F32", "data_offsets": [0, 8]}})", k16, -1,
+                R"({"w": {"dtype": "F32", "data_offsets": [0, 8]}})",
+                k16,
+                -1,
                 {"tensor 'w'", "missing 'shape'"}},
-        Hostile{"missing data_offsets", R"({"w": {"dtype": "F32", "shape": [2]}})",
-                k16, -1, {"tensor 'w'", "missing 'data_offsets'"}},
-        Hostile{"unknown dtype",
-                R"({"w": {"dtype": "F8", "shape": [2], "data_offsets": [0, 2]}})",
-                k16, -1, {"tensor 'w'", "unknown dtype 'F8'"}},
+        Hostile{"missing data_offsets",
+                R"({"w": {"dtype": "F32", "shape": [2]}})",
+                k16,
+                -1,
+                {"tensor 'w'", "missing 'data_offsets'"}},
+        Hostile{
+            "unknown dtype",
+            R"({"w": {"dtype": "F8", "shape": [2], "data_offsets": [0, 2]}})",
+            k16,
+            -1,
+            {"tensor 'w'", "unknown dtype 'F8'"}},
         Hostile{"dtype not a string",
                 R"({"w": {"dtype": 4, "shape": [2], "data_offsets": [0, 8]}})",
-                k16, -1, {"tensor 'w'", "dtype must be a string"}},
-        Hostile{"reversed offsets",
-                R"({"w": {"dtype": "F32", "shape": [2], "data_offsets": [8, 0]}})",
-                k16, -1, {"tensor 'w'", "[8, 0]", "reversed"}},
-        Hostile{"offsets past the data",
-                R"({"w": {"dtype": "F32", "shape": [6], "data_offsets": [0, 24]}})",
-                k16, -1, {"tensor 'w'", "past the end of the data section (16 bytes)"}},
+                k16,
+                -1,
+                {"tensor 'w'", "dtype must be a string"}},
+        Hostile{
+            "reversed offsets",
+            R"({"w": {"dtype": "F32", "shape": [2], "data_offsets": [8, 0]}})",
+            k16,
+            -1,
+            {"tensor 'w'", "[8, 0]", "reversed"}},
+        Hostile{
+            "offsets past the data",
+            R"({"w": {"dtype": "F32", "shape": [6], "data_offsets": [0, 24]}})",
+            k16,
+            -1,
+            {"tensor 'w'", "past the end of the data section (16 bytes)"}},
         Hostile{"overlapping tensors",
                 R"({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]},
                     "b": {"dtype": "F32", "shape": [2], "data_offsets": [4, 12]}})",
-                k16, -1, {"tensor 'b'", "overlap tensor 'a'"}},
-        Hostile{"byte size mismatch",
-                R"({"w": {"dtype": "F32", "shape": [2, 2], "data_offsets": [0, 8]}})",
-                k16, -1, {"tensor 'w'", "span 8 bytes", "needs 16 bytes"}},
-        Hostile{"negative dim",
-                R"({"w": {"dtype": "F32", "shape": [-2, 2], "data_offsets": [0, 8]}})",
-                k16, -1, {"tensor 'w'", "negative dimension -2"}},
-        Hostile{"fractional dim",
-                R"({"w": {"dtype": "F32", "shape": [1.5], "data_offsets": [0, 8]}})",
-                k16, -1, {"tensor 'w'", "must hold integers", "1.5"}},
-        Hostile{"negative offset",
-                R"({"w": {"dtype": "F32", "shape": [2], "data_offsets": [-8, 0]}})",
-                k16, -1, {"tensor 'w'", "negative"}},
-        Hostile{"three offsets",
-                R"({"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8, 9]}})",
-                k16, -1, {"tensor 'w'", "[begin, end]"}},
-        Hostile{"huge shape",
-                R"({"w": {"dtype": "F32", "shape": [4294967296, 4294967296], "data_offsets": [0, 8]}})",
-                k16, -1, {"tensor 'w'", "int64"}},
+                k16,
+                -1,
+                {"tensor 'b'", "overlap tensor 'a'"}},
+        Hostile{
+            "byte size mismatch",
+            R"({"w": {"dtype": "F32", "shape": [2, 2], "data_offsets": [0, 8]}})",
+            k16,
+            -1,
+            {"tensor 'w'", "span 8 bytes", "needs 16 bytes"}},
+        Hostile{
+            "negative dim",
+            R"({"w": {"dtype": "F32", "shape": [-2, 2], "data_offsets": [0, 8]}})",
+            k16,
+            -1,
+            {"tensor 'w'", "negative dimension -2"}},
+        Hostile{
+            "fractional dim",
+            R"({"w": {"dtype": "F32", "shape": [1.5], "data_offsets": [0, 8]}})",
+            k16,
+            -1,
+            {"tensor 'w'", "must hold integers", "1.5"}},
+        Hostile{
+            "negative offset",
+            R"({"w": {"dtype": "F32", "shape": [2], "data_offsets": [-8, 0]}})",
+            k16,
+            -1,
+            {"tensor 'w'", "negative"}},
+        Hostile{
+            "three offsets",
+            R"({"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8, 9]}})",
+            k16,
+            -1,
+            {"tensor 'w'", "[begin, end]"}},
+        Hostile{
+            "huge shape",
+            R"({"w": {"dtype": "F32", "shape": [4294967296, 4294967296], "data_offsets": [0, 8]}})",
+            k16,
+            -1,
+            {"tensor 'w'", "int64"}},
         Hostile{"duplicate names",
                 R"({"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]},
                     "w": {"dtype": "F32", "shape": [2], "data_offsets": [8, 16]}})",
-                k16, -1, {"tensor 'w' more than once"}}),
+                k16,
+                -1,
+                {"tensor 'w' more than once"}}),
     [](const ::testing::TestParamInfo<Hostile> &info) {
       std::string n = info.param.what;
       for (char &c : n)
@@ -234,8 +304,9 @@ TEST(Safetensors, ShortFile) {
   ScratchDir dir;
   const std::string path = dir.file("short.safetensors");
   std::ofstream(path, std::ios::binary) << "abc";
-  EXPECT_TRUE(throws_with([&] { SafetensorsFile::open(path); },
-                          {path.c_str(), "is 3 bytes", "shorter than the 8-byte"}));
+  EXPECT_TRUE(
+      throws_with([&] { SafetensorsFile::open(path); },
+                  {path.c_str(), "is 3 bytes", "shorter than the 8-byte"}));
 }
 
 TEST(Safetensors, MissingFileAndTensor) {
@@ -247,7 +318,8 @@ TEST(Safetensors, MissingFileAndTensor) {
   write_safetensors(path, {{"w", {1}, v.data()}});
   SafetensorsFile f = SafetensorsFile::open(path);
   EXPECT_FALSE(f.contains("x"));
-  EXPECT_TRUE(throws_with([&] { f.info("x"); }, {"tensor 'x' not found", path.c_str()}));
+  EXPECT_TRUE(throws_with([&] { f.info("x"); },
+                          {"tensor 'x' not found", path.c_str()}));
 }
 
 TEST(Safetensors, MetadataIsIgnoredAndNonFloatReadsFail) {
@@ -313,7 +385,8 @@ TEST(Checkpoint, SingleFile) {
   std::vector<float> a = {1, 2};
   write_safetensors(dir.file("model.safetensors"), {{"a", {2}, a.data()}});
   EXPECT_EQ(Checkpoint::open(dir.file("model.safetensors")).read_f32("a"), a);
-  EXPECT_EQ(Checkpoint::open(dir.path()).names(), std::vector<std::string>{"a"});
+  EXPECT_EQ(Checkpoint::open(dir.path()).names(),
+            std::vector<std::string>{"a"});
 }
 
 TEST(Checkpoint, IndexErrors) {
@@ -324,9 +397,9 @@ TEST(Checkpoint, IndexErrors) {
   const std::string idx = dir.file("model.safetensors.index.json");
 
   write_index(idx, R"({"a": "s1.safetensors", "x": "s2.safetensors"})");
-  EXPECT_TRUE(throws_with([&] { Checkpoint::open(idx); },
-                          {"tensor 'a' appears in both", "s1.safetensors",
-                           "s2.safetensors"}));
+  EXPECT_TRUE(throws_with(
+      [&] { Checkpoint::open(idx); },
+      {"tensor 'a' appears in both", "s1.safetensors", "s2.safetensors"}));
   write_index(idx, R"({"a": "s1.safetensors", "b": "s1.safetensors"})");
   EXPECT_TRUE(throws_with([&] { Checkpoint::open(idx); },
                           {"maps tensor 'b'", "does not contain it"}));
@@ -342,10 +415,11 @@ TEST(Checkpoint, IndexErrors) {
   std::ofstream(idx) << R"({"metadata": {}})";
   EXPECT_TRUE(throws_with([&] { Checkpoint::open(idx); }, {"no 'weight_map'"}));
   std::ofstream(idx) << "{oops";
-  EXPECT_TRUE(throws_with([&] { Checkpoint::open(idx); }, {"not valid JSON", idx.c_str()}));
+  EXPECT_TRUE(throws_with([&] { Checkpoint::open(idx); },
+                          {"not valid JSON", idx.c_str()}));
   ScratchDir empty;
-  EXPECT_TRUE(throws_with([&] { Checkpoint::open(empty.path()); },
-                          {"holds neither"}));
+  EXPECT_TRUE(
+      throws_with([&] { Checkpoint::open(empty.path()); }, {"holds neither"}));
 }
 
 } // namespace

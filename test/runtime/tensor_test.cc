@@ -1,4 +1,4 @@
-//===- tensor_test.cc - DType helpers and edg::Tensor tests ------*- C++ -*-===//
+//===- tensor_test.cc - DType helpers and edg::Tensor tests -----*- C++ -*-===//
 // SPDX-License-Identifier: Apache-2.0
 //
 // Names, sizes and parsing of dtypes; Tensor allocation (aligned, zeroed),
@@ -26,8 +26,8 @@ TEST(DType, NamesSizesAndParsing) {
   }
   EXPECT_STREQ(dtype_name(DType::bf16), "bf16");
   EXPECT_STREQ(dtype_safetensors_name(DType::boolean), "BOOL");
-  EXPECT_TRUE(throws_with([] { parse_dtype("F8_E4M3"); },
-                          {"unknown dtype 'F8_E4M3'"}));
+  EXPECT_TRUE(
+      throws_with([] { parse_dtype("F8_E4M3"); }, {"unknown dtype 'F8_E4M3'"}));
   EXPECT_TRUE(throws_with([] { parse_dtype("f32"); }, {"unknown dtype"}));
 }
 
@@ -55,10 +55,15 @@ TEST(Tensor, EmptyAndScalarShapes) {
 }
 
 TEST(Tensor, RejectsBadShapesAndTypes) {
-  EXPECT_TRUE(throws_with([] { Tensor t(DType::f32, {2, -3}); },
-                          {"negative dimension -3"}));
   EXPECT_TRUE(throws_with(
-      [] { shape_numel({int64_t(1) << 40, int64_t(1) << 40}, "x"); },
+      [] {
+        Tensor t(DType::f32, {2, -3});
+      },
+      {"negative dimension -3"}));
+  EXPECT_TRUE(throws_with(
+      [] {
+        shape_numel({int64_t(1) << 40, int64_t(1) << 40}, "x");
+      },
       {"more elements than fit"}));
   Tensor t(DType::i32, {2});
   EXPECT_TRUE(throws_with([&] { t.data<float>(); }, {"dtype i32"}));

@@ -1,4 +1,4 @@
-//===- test_util.h - Shared helpers for the runtime unit tests ---*- C++ -*-===//
+//===- test_util.h - Shared helpers for the runtime unit tests --*- C++ -*-===//
 // SPDX-License-Identifier: Apache-2.0
 //
 // Random inputs with fixed seeds, a per-test scratch directory, and a
@@ -83,8 +83,8 @@ private:
 /// Runs `fn`, expects edg::Error, and checks that its message contains every
 /// one of `needles`.
 template <class Fn>
-::testing::AssertionResult throws_with(Fn &&fn,
-                                       std::initializer_list<const char *> needles) {
+::testing::AssertionResult
+throws_with(Fn &&fn, std::initializer_list<const char *> needles) {
   try {
     fn();
   } catch (const Error &e) {
