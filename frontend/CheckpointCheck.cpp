@@ -7,8 +7,8 @@
 // strictly (offsets inside the data section, byte counts matching dtype and
 // shape), because a truncated download or a non-safetensors file should be
 // reported here rather than at bind time. A sharded checkpoint's index is
-// {"metadata": {...}, "weight_map": {"name": "model-00001-of-00004.safetensors"}}
-// with shards beside it.
+// {"metadata": {...}, "weight_map": {"name":
+// "model-00001-of-00004.safetensors"}} with shards beside it.
 //===----------------------------------------------------------------------===//
 #include "frontend/CheckpointCheck.h"
 #include "frontend/ConfigFields.h"
@@ -139,9 +139,10 @@ Error readSafetensors(StringRef path, TensorTable &table) {
                               "safetensors file",
                               headerBytes));
   if (headerBytes > fileBytes - 8)
-    return fail(llvm::formatv("header length {0} exceeds the file size ({1} "
-                              "bytes): the file is truncated or not safetensors",
-                              headerBytes, fileBytes));
+    return fail(
+        llvm::formatv("header length {0} exceeds the file size ({1} "
+                      "bytes): the file is truncated or not safetensors",
+                      headerBytes, fileBytes));
   auto headerBuf = llvm::MemoryBuffer::getFileSlice(path, headerBytes, 8);
   if (!headerBuf)
     return fail("cannot read the file: " + headerBuf.getError().message());
@@ -173,7 +174,8 @@ Error readSafetensors(StringRef path, TensorTable &table) {
 //===----------------------------------------------------------------------===//
 
 std::vector<CheckpointProblem>
-mlir::edg::checkCheckpoint(StringRef path, llvm::ArrayRef<DeclaredWeight> weights,
+mlir::edg::checkCheckpoint(StringRef path,
+                           llvm::ArrayRef<DeclaredWeight> weights,
                            llvm::ArrayRef<DeclaredWeight> tiedAliases) {
   std::vector<CheckpointProblem> problems;
   auto fatal = [&](StringRef file, Error err) {
@@ -189,8 +191,8 @@ mlir::edg::checkCheckpoint(StringRef path, llvm::ArrayRef<DeclaredWeight> weight
   } else {
     auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
     if (!buffer)
-      return fatal(path, fail("cannot read the file: " +
-                              buffer.getError().message()));
+      return fatal(
+          path, fail("cannot read the file: " + buffer.getError().message()));
     Expected<json::Value> index =
         parseJson((*buffer)->getBuffer(), "the index");
     if (!index)
@@ -252,10 +254,12 @@ mlir::edg::checkCheckpoint(StringRef path, llvm::ArrayRef<DeclaredWeight> weight
     }
     const DeclaredWeight *w = it->second;
     found.insert(w);
-    if (llvm::ArrayRef<int64_t>(info.shape) != llvm::ArrayRef<int64_t>(w->shape))
+    if (llvm::ArrayRef<int64_t>(info.shape) !=
+        llvm::ArrayRef<int64_t>(w->shape))
       problems.push_back({info.file, "tensor " + key + " has shape " +
                                          shapeString(info.shape) +
-                                         ", expected " + shapeString(w->shape)});
+                                         ", expected " +
+                                         shapeString(w->shape)});
     if (!isFloat(info.dtype))
       problems.push_back({info.file, "tensor " + key + " has dtype " +
                                          info.dtype +
@@ -263,7 +267,7 @@ mlir::edg::checkCheckpoint(StringRef path, llvm::ArrayRef<DeclaredWeight> weight
   }
   for (const DeclaredWeight &w : weights)
     if (!found.contains(&w))
-      problems.push_back(
-          {path.str(), "missing tensor " + w.hfKey + " " + shapeString(w.shape)});
+      problems.push_back({path.str(), "missing tensor " + w.hfKey + " " +
+                                          shapeString(w.shape)});
   return problems;
 }

@@ -172,9 +172,8 @@ mlir::edg::importModel(MLIRContext &ctx, const ModelConfig &config,
     Type encOut = lb.activationType(enc.hiddenSize);
 
     // @encode(ids [B,S], positions [B,S], valid [B,S]) -> [B,S,d_enc].
-    func::FuncOp encode = beginFunction(lb, module, "encode",
-                                        {ids, ids, valid}, encOut,
-                                        "model.encoder");
+    func::FuncOp encode = beginFunction(lb, module, "encode", {ids, ids, valid},
+                                        encOut, "model.encoder");
     StackInputs encIn{encode.getArgument(1), encode.getArgument(2), {}, {}, 0};
     Value encTable;
     Value h = buildStack(lb, encode.getArgument(0), StackRole::Encoder,
@@ -183,17 +182,17 @@ mlir::edg::importModel(MLIRContext &ctx, const ModelConfig &config,
 
     // @decode(ids [B,T], positions [B,T], valid [B,T], encoder [B,S,d_enc],
     //         encoder_valid [B,S]) -> logits [B,T,V].
-    func::FuncOp decode = beginFunction(
-        lb, module, "decode", {ids, ids, valid, encOut, valid}, logits,
-        "model.decoder");
+    func::FuncOp decode =
+        beginFunction(lb, module, "decode", {ids, ids, valid, encOut, valid},
+                      logits, "model.decoder");
     StackInputs decIn{decode.getArgument(1), decode.getArgument(2),
                       decode.getArgument(3), decode.getArgument(4),
                       enc.hiddenSize};
     Value decTable;
     Value y = buildStack(lb, decode.getArgument(0), StackRole::Decoder,
                          "model.decoder", dec, decIn, decTable);
-    decTable = headTable(lb, config, "lm_head.out_proj.weight", decTable,
-                         prefix, out);
+    decTable =
+        headTable(lb, config, "lm_head.out_proj.weight", decTable, prefix, out);
     y = lb.lmHead(y, decTable, dec);
     b.create<func::ReturnOp>(lb.loc("lm_head"), y);
   }

@@ -58,8 +58,8 @@ double mlir::edg::embeddingScale(int64_t hidden, DType dtype) {
 
 LayerBuilder::LayerBuilder(ModuleOp module, DType dtype, StringRef prefix,
                            std::vector<DeclaredWeight> &declared)
-    : module(module), b(module.getContext()),
-      dtype(dtype), elem(elementType(module.getContext(), dtype)), prefix(prefix.str()),
+    : module(module), b(module.getContext()), dtype(dtype),
+      elem(elementType(module.getContext(), dtype)), prefix(prefix.str()),
       declared(declared) {
   // New weights go after the module's last weight (or first, if none), so
   // that weights stay together ahead of the functions.
@@ -73,8 +73,8 @@ Location LayerBuilder::loc(const Twine &hfModule) {
 }
 
 RankedTensorType LayerBuilder::activationType(int64_t width) {
-  return RankedTensorType::get({ShapedType::kDynamic, ShapedType::kDynamic, width},
-                               elem);
+  return RankedTensorType::get(
+      {ShapedType::kDynamic, ShapedType::kDynamic, width}, elem);
 }
 
 Value LayerBuilder::weight(StringRef hfKey, ArrayRef<int64_t> shape) {
@@ -144,8 +144,8 @@ Value LayerBuilder::selfAttention(Value x, Value positions, Value keyValid,
                                 : MaskKind::sliding_bidirectional,
                          cfg.slidingWindow);
   else
-    mask = MaskAttr::get(b.getContext(),
-                         causal ? MaskKind::causal : MaskKind::bidirectional, 0);
+    mask = MaskAttr::get(
+        b.getContext(), causal ? MaskKind::causal : MaskKind::bidirectional, 0);
 
   return b.create<SelfAttentionOp>(
       loc(module), x.getType(), x, positions, q, k, v, o, keyValid,

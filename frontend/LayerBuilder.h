@@ -49,8 +49,7 @@ public:
 
   /// `stack.embed_tokens`: ids [B, T] -> [B, T, d] scaled by the rounded
   /// sqrt(d). `table` receives the [V, d] table for a tied LM head.
-  Value embed(Value ids, StringRef stack, const StackConfig &cfg,
-              Value &table);
+  Value embed(Value ids, StringRef stack, const StackConfig &cfg, Value &table);
 
   /// `module` ("model.layers.0.input_layernorm"): RMSNorm over d.
   Value rmsNorm(Value x, StringRef module, const StackConfig &cfg);

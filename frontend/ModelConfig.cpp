@@ -44,7 +44,7 @@ Error readActivation(const ConfigFields &f, StackConfig &s) {
     return Error::success();
   }
   return configError("unsupported " + f.name(key) + " '" + *act +
-              "' (expected gelu_pytorch_tanh or gelu_tanh)");
+                     "' (expected gelu_pytorch_tanh or gelu_tanh)");
 }
 
 /// `layer_types` (default: sliding at even i) and the window it needs.
@@ -59,9 +59,9 @@ Error readLayerTypes(const ConfigFields &f, StackConfig &s) {
     if (!a)
       return f.typeError("layer_types", "an array of strings");
     if (static_cast<int64_t>(a->size()) != s.numLayers)
-      return configError(llvm::formatv("{0} has {1} entries but {2} is {3}",
-                                f.name("layer_types"), a->size(),
-                                f.name("num_hidden_layers"), s.numLayers));
+      return configError(llvm::formatv(
+          "{0} has {1} entries but {2} is {3}", f.name("layer_types"),
+          a->size(), f.name("num_hidden_layers"), s.numLayers));
     for (auto [i, entry] : llvm::enumerate(*a)) {
       std::optional<StringRef> str = entry.getAsString();
       if (str && *str == "sliding_attention")
@@ -83,8 +83,9 @@ Error readLayerTypes(const ConfigFields &f, StackConfig &s) {
     return Error::success();
   int64_t layer = firstSliding - s.layerTypes.begin();
   if (f.isNull("sliding_window"))
-    return configError(llvm::formatv("{0} is null but layer {1} is sliding_attention",
-                              f.name("sliding_window"), layer));
+    return configError(
+        llvm::formatv("{0} is null but layer {1} is sliding_attention",
+                      f.name("sliding_window"), layer));
   if (Error e = f.optionalInt("sliding_window", s.slidingWindow))
     return e;
   if (s.slidingWindow <= 0)
@@ -95,8 +96,8 @@ Error readLayerTypes(const ConfigFields &f, StackConfig &s) {
 }
 
 /// One `rope_parameters` dictionary: rope_type must be "default".
-Error readRopeDict(const ConfigFields &f, StringRef key, const json::Object &obj,
-                   double &theta) {
+Error readRopeDict(const ConfigFields &f, StringRef key,
+                   const json::Object &obj, double &theta) {
   ConfigFields rope(obj, f.name(key) + ".");
   std::optional<std::string> type;
   if (Error e = rope.optionalString("rope_type", type))
@@ -106,7 +107,7 @@ Error readRopeDict(const ConfigFields &f, StringRef key, const json::Object &obj
       return e;
   if (type && *type != "default")
     return configError("unsupported " + rope.name("rope_type") + " '" + *type +
-                "' (only default RoPE is implemented)");
+                       "' (only default RoPE is implemented)");
   if (Error e = rope.optionalDouble("rope_theta", theta))
     return e;
   return rope.positive("rope_theta", theta);
@@ -153,7 +154,7 @@ Error readRope(const ConfigFields &f, StackConfig &s) {
     const json::Object *subObj = sub->getAsObject();
     if (!subObj)
       return configError("field '" + f.name("rope_parameters") + "." + key +
-                  "' must be an object, got " + jsonKindName(*sub));
+                         "' must be an object, got " + jsonKindName(*sub));
     if (Error e = readRopeDict(f, ("rope_parameters." + llvm::Twine(key)).str(),
                                *subObj, s.ropeTheta[static_cast<int>(kind)]))
       return e;
@@ -168,8 +169,9 @@ Error rejectUnsupported(const ConfigFields &f) {
   if (Error e = f.optionalBool("attention_bias", flag))
     return e;
   if (flag)
-    return configError(f.name("attention_bias") +
-                " = true is not supported (Gemma 2 projections have no bias)");
+    return configError(
+        f.name("attention_bias") +
+        " = true is not supported (Gemma 2 projections have no bias)");
   flag = false;
   if (f.has("use_bidirectional_attention") &&
       !f.isNull("use_bidirectional_attention")) {
@@ -177,7 +179,7 @@ Error rejectUnsupported(const ConfigFields &f) {
       return e;
     if (flag)
       return configError(f.name("use_bidirectional_attention") +
-                  " = true is not supported");
+                         " = true is not supported");
   }
   return Error::success();
 }
@@ -208,8 +210,9 @@ Expected<StackConfig> readStack(const ConfigFields &f,
       return std::move(e);
   if (s.numHeads % s.numKvHeads != 0)
     return configError(llvm::formatv("{0} ({1}) is not divisible by {2} ({3})",
-                              f.name("num_attention_heads"), s.numHeads,
-                              f.name("num_key_value_heads"), s.numKvHeads));
+                                     f.name("num_attention_heads"), s.numHeads,
+                                     f.name("num_key_value_heads"),
+                                     s.numKvHeads));
 
   // head_dim: H*hd need not equal d, but without the field hd = d / H.
   if (f.has("head_dim") && !f.isNull("head_dim")) {
@@ -226,8 +229,9 @@ Expected<StackConfig> readStack(const ConfigFields &f,
     s.headDim = s.hiddenSize / s.numHeads;
   }
   if (s.headDim % 2 != 0)
-    return configError(llvm::formatv("{0} ({1}) must be even for rotate-half RoPE",
-                              f.name("head_dim"), s.headDim));
+    return configError(
+        llvm::formatv("{0} ({1}) must be even for rotate-half RoPE",
+                      f.name("head_dim"), s.headDim));
 
   if (Error e = f.optionalDouble("query_pre_attn_scalar", s.queryPreAttnScalar))
     return std::move(e);
@@ -237,10 +241,9 @@ Expected<StackConfig> readStack(const ConfigFields &f,
     return std::move(e);
   if (Error e = f.positive("rms_norm_eps", s.rmsNormEps))
     return std::move(e);
-  for (auto [key, cap] :
-       {std::pair<StringRef, std::optional<double> *>{"attn_logit_softcapping",
-                                                      &s.attnSoftcap},
-        {"final_logit_softcapping", &s.finalSoftcap}}) {
+  for (auto [key, cap] : {std::pair<StringRef, std::optional<double> *>{
+                              "attn_logit_softcapping", &s.attnSoftcap},
+                          {"final_logit_softcapping", &s.finalSoftcap}}) {
     if (Error e = f.nullableDouble(key, *cap))
       return std::move(e);
     if (*cap)
@@ -298,7 +301,8 @@ Expected<ModelConfig> readGemma2(const ConfigFields &top) {
   bool found = false;
   if (Error e = readTokens(top, config.tokens))
     return std::move(e);
-  if (Error e = top.optionalBool("tie_word_embeddings", config.tieWordEmbeddings))
+  if (Error e =
+          top.optionalBool("tie_word_embeddings", config.tieWordEmbeddings))
     return std::move(e);
   if (Error e = readDType(top, config, found))
     return std::move(e);
@@ -306,7 +310,8 @@ Expected<ModelConfig> readGemma2(const ConfigFields &top) {
 }
 
 /// A T5Gemma sub-config object (`encoder` / `decoder`).
-Expected<const json::Object *> subConfig(const ConfigFields &top, StringRef key) {
+Expected<const json::Object *> subConfig(const ConfigFields &top,
+                                         StringRef key) {
   const json::Value *v = top.get(key);
   if (!v)
     return configError("missing required field '" + key + "'");
@@ -323,8 +328,9 @@ Expected<ModelConfig> readT5Gemma(const ConfigFields &top) {
   if (Error e = top.optionalBool("is_encoder_decoder", encDec))
     return std::move(e);
   if (!encDec)
-    return configError("is_encoder_decoder = false (encoder-only T5Gemma) is not "
-                "supported");
+    return configError(
+        "is_encoder_decoder = false (encoder-only T5Gemma) is not "
+        "supported");
 
   std::optional<int64_t> vocab;
   if (top.has("vocab_size")) {
@@ -365,17 +371,18 @@ Expected<ModelConfig> readT5Gemma(const ConfigFields &top) {
   if (Error e = dec.optionalInt("cross_attention_hidden_size", crossWidth))
     return std::move(e);
   if (crossWidth != config.encoder->hiddenSize)
-    return configError(llvm::formatv(
-        "{0} ({1}) differs from encoder.hidden_size ({2})",
-        dec.name("cross_attention_hidden_size"), crossWidth,
-        config.encoder->hiddenSize));
+    return configError(
+        llvm::formatv("{0} ({1}) differs from encoder.hidden_size ({2})",
+                      dec.name("cross_attention_hidden_size"), crossWidth,
+                      config.encoder->hiddenSize));
 
   // Token ids: top level, else the decoder's (HF copies them up), else 2/1/0.
   if (Error e = readTokens(dec, config.tokens))
     return std::move(e);
   if (Error e = readTokens(top, config.tokens))
     return std::move(e);
-  if (Error e = top.optionalBool("tie_word_embeddings", config.tieWordEmbeddings))
+  if (Error e =
+          top.optionalBool("tie_word_embeddings", config.tieWordEmbeddings))
     return std::move(e);
   bool found = false;
   for (const ConfigFields *f :
@@ -411,8 +418,9 @@ Expected<DType> mlir::edg::resolveDType(const ModelConfig &config,
   if (config.configDType)
     return *config.configDType;
   if (!config.unknownDTypeField.empty())
-    return configError("unsupported " + config.unknownDTypeField +
-                " (expected bfloat16, float16 or float32; or pass --dtype)");
+    return configError(
+        "unsupported " + config.unknownDTypeField +
+        " (expected bfloat16, float16 or float32; or pass --dtype)");
   return DType::F32;
 }
 
@@ -422,7 +430,8 @@ Expected<ModelConfig> mlir::edg::parseModelConfig(StringRef jsonText) {
     return configError(describeJsonError(root.takeError()));
   const json::Object *obj = root->getAsObject();
   if (!obj)
-    return configError("the top level must be a JSON object, got " + jsonKindName(*root));
+    return configError("the top level must be a JSON object, got " +
+                       jsonKindName(*root));
   ConfigFields top(*obj, "");
   std::optional<std::string> type;
   if (!top.has("model_type"))
@@ -435,7 +444,8 @@ Expected<ModelConfig> mlir::edg::parseModelConfig(StringRef jsonText) {
     return readGemma2(top);
   if (*type == "t5gemma")
     return readT5Gemma(top);
-  return configError("unknown model_type '" + *type + "' (expected gemma2 or t5gemma)");
+  return configError("unknown model_type '" + *type +
+                     "' (expected gemma2 or t5gemma)");
 }
 
 Expected<ModelConfig> mlir::edg::loadModelConfig(StringRef path) {

@@ -45,15 +45,16 @@ enum class MlpActivation { GeluTanh };
 
 /// The knobs of one transformer stack: a Gemma 2 model, or the encoder or
 /// decoder of a T5Gemma model (`T5GemmaModuleConfig`). Shapes use MODEL_SPEC's
-/// letters: V vocab, d hidden, I intermediate, H heads, K kv heads, hd head_dim.
+/// letters: V vocab, d hidden, I intermediate, H heads, K kv heads, hd
+/// head_dim.
 struct StackConfig {
-  int64_t vocabSize = 0;        // V
-  int64_t hiddenSize = 0;       // d
-  int64_t intermediateSize = 0; // I (each of gate and up)
-  int64_t numLayers = 0;        // L
-  int64_t numHeads = 0;         // H
-  int64_t numKvHeads = 0;       // K, divides H
-  int64_t headDim = 0;          // hd (H*hd need not equal d)
+  int64_t vocabSize = 0;           // V
+  int64_t hiddenSize = 0;          // d
+  int64_t intermediateSize = 0;    // I (each of gate and up)
+  int64_t numLayers = 0;           // L
+  int64_t numHeads = 0;            // H
+  int64_t numKvHeads = 0;          // K, divides H
+  int64_t headDim = 0;             // hd (H*hd need not equal d)
   double queryPreAttnScalar = 256; // scores scale = this ** -0.5
   double rmsNormEps = 1e-6;
   /// RoPE base per layer kind (indexed by LayerKind); equal unless the config
@@ -61,8 +62,8 @@ struct StackConfig {
   double ropeTheta[2] = {10000.0, 10000.0};
   std::optional<double> attnSoftcap = 50.0;  // absent when null
   std::optional<double> finalSoftcap = 30.0; // absent when null
-  int64_t slidingWindow = 4096; // W; only meaningful when a layer slides
-  std::vector<LayerKind> layerTypes;          // size L
+  int64_t slidingWindow = 4096;      // W; only meaningful when a layer slides
+  std::vector<LayerKind> layerTypes; // size L
   MlpActivation activation = MlpActivation::GeluTanh;
 
   double ropeThetaFor(LayerKind kind) const {

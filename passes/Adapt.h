@@ -91,8 +91,9 @@ bool hasNameLoc(Location loc);
 
 /// A dotted HF name with each segment passed through `renameSegment`
 /// ("model.layers.0.input_layernorm" -> segment by segment).
-std::string renameSegments(StringRef dotted,
-                           const std::function<StringRef(StringRef)> &renameSegment);
+std::string
+renameSegments(StringRef dotted,
+               const std::function<StringRef(StringRef)> &renameSegment);
 
 } // namespace mlir::edg
 

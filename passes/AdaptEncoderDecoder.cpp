@@ -84,6 +84,20 @@ std::string stackModuleName(StringRef name, StringRef prefix, StringRef stack) {
          renameSegments(name.drop_front(strlen("model.")), toT5GemmaSegment);
 }
 
+/// The location renamer for an op of `stack`. The untied head weight (and
+/// its reads) belongs to HF module `lm_head` in Gemma 2 but
+/// `lm_head.out_proj` in T5Gemma; the LM head op stays at `lm_head`.
+std::function<std::string(StringRef)>
+stackLocRenamer(StringRef prefix, StringRef stack, bool isHeadWeight) {
+  return [prefix = prefix.str(), stack = stack.str(),
+          isHeadWeight](StringRef name) {
+    std::string renamed = stackModuleName(name, prefix, stack);
+    if (isHeadWeight && renamed == "lm_head")
+      return std::string("lm_head.out_proj");
+    return renamed;
+  };
+}
+
 /// Whether a weight belongs to a cross-attention sub-layer (its projections
 /// or its two norms): the only weights the warm-up trains.
 bool isCrossAttentionWeight(StringRef name) {
@@ -147,8 +161,8 @@ FailureOr<Source> analyseSource(ModuleOp module, StringRef name,
                                "return the logits of an edg.lm_head";
   auto hiddenType = cast<RankedTensorType>(head.getInput().getType());
   if (hiddenType.getRank() != 3 || hiddenType.isDynamicDim(2))
-    return head.emitOpError() << "needs a static hidden size, got "
-                              << hiddenType;
+    return head.emitOpError()
+           << "needs a static hidden size, got " << hiddenType;
   src.hidden = hiddenType.getDimSize(2);
 
   // Every weight is the model's own (`P model.*`), or its untied head.
@@ -157,8 +171,8 @@ FailureOr<Source> analyseSource(ModuleOp module, StringRef name,
   WalkResult named = func.walk([&](UseWeightOp op) {
     if (op.getName().starts_with(modelPrefix) || op.getName() == headKey)
       return WalkResult::advance();
-    op.emitOpError() << "reads @\"" << op.getName() << "\", which is not named '"
-                     << modelPrefix
+    op.emitOpError() << "reads @\"" << op.getName()
+                     << "\", which is not named '" << modelPrefix
                      << "*': only the decoder-only model's own weights can be "
                         "renamed to model.encoder.* / model.decoder.*";
     return WalkResult::interrupt();
@@ -201,9 +215,9 @@ void cloneWeights(ModuleOp module, SymbolTable &symbols, const Source &src,
     copy.setInitFromAttr(weight.getInitFromAttr()
                              ? weight.getInitFromAttr()
                              : FlatSymbolRefAttr::get(weight.getSymNameAttr()));
-    copy->setLoc(renameLoc(weight.getLoc(), [&](StringRef name) {
-      return stackModuleName(name, src.prefix, stack);
-    }));
+    bool isHead = weight.getSymName() == src.prefix + kGemma2Head.str();
+    copy->setLoc(
+        renameLoc(weight.getLoc(), stackLocRenamer(src.prefix, stack, isHead)));
     symbols.insert(copy, Block::iterator(anchor));
     created.push_back(copy);
   }
@@ -212,19 +226,20 @@ void cloneWeights(ModuleOp module, SymbolTable &symbols, const Source &src,
 /// Clones `src` as `@name` before `anchor`, reading the `model.<stack>.*`
 /// weights, with locations naming T5Gemma's modules.
 func::FuncOp cloneFunction(SymbolTable &symbols, const Source &src,
-                           StringRef name, StringRef stack,
-                           Operation *anchor) {
+                           StringRef name, StringRef stack, Operation *anchor) {
   auto func = cast<func::FuncOp>(src.func->clone());
   func.setSymName(name);
-  auto rename = [&](StringRef module) {
-    return stackModuleName(module, src.prefix, stack);
-  };
+  auto rename = stackLocRenamer(src.prefix, stack, /*isHeadWeight=*/false);
+  std::string headKey = src.prefix + kGemma2Head.str();
   func->walk([&](Operation *op) {
-    op->setLoc(renameLoc(op->getLoc(), rename));
-    if (auto use = dyn_cast<UseWeightOp>(op))
+    auto use = dyn_cast<UseWeightOp>(op);
+    bool readsHead = use && use.getName() == headKey;
+    op->setLoc(renameLoc(op->getLoc(),
+                         readsHead ? stackLocRenamer(src.prefix, stack, true)
+                                   : rename));
+    if (use)
       use.setNameAttr(FlatSymbolRefAttr::get(
-          op->getContext(),
-          stackWeightName(use.getName(), src.prefix, stack)));
+          op->getContext(), stackWeightName(use.getName(), src.prefix, stack)));
     for (Region &region : op->getRegions())
       for (Block &block : region)
         for (BlockArgument arg : block.getArguments())

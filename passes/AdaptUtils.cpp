@@ -15,12 +15,13 @@
 using namespace mlir;
 using namespace mlir::edg;
 
-Location mlir::edg::renameLoc(
-    Location loc, const std::function<std::string(StringRef)> &rename) {
+Location
+mlir::edg::renameLoc(Location loc,
+                     const std::function<std::string(StringRef)> &rename) {
   if (auto name = dyn_cast<NameLoc>(loc))
-    return NameLoc::get(StringAttr::get(loc.getContext(),
-                                        rename(name.getName().getValue())),
-                        renameLoc(name.getChildLoc(), rename));
+    return NameLoc::get(
+        StringAttr::get(loc.getContext(), rename(name.getName().getValue())),
+        renameLoc(name.getChildLoc(), rename));
   if (auto fused = dyn_cast<FusedLoc>(loc)) {
     SmallVector<Location> parts;
     for (Location part : fused.getLocations())
@@ -39,7 +40,8 @@ bool mlir::edg::hasNameLoc(Location loc) {
 }
 
 std::string mlir::edg::renameSegments(
-    StringRef dotted, const std::function<StringRef(StringRef)> &renameSegment) {
+    StringRef dotted,
+    const std::function<StringRef(StringRef)> &renameSegment) {
   SmallVector<StringRef> segments;
   dotted.split(segments, '.');
   SmallVector<std::string> renamed;

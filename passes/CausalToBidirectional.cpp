@@ -31,7 +31,8 @@ MaskAttr toBidirectional(MaskAttr mask) {
     return MaskAttr::get(ctx, MaskKind::bidirectional, 0);
   case MaskKind::sliding_causal:
   case MaskKind::sliding_bidirectional:
-    return MaskAttr::get(ctx, MaskKind::sliding_bidirectional, mask.getWindow());
+    return MaskAttr::get(ctx, MaskKind::sliding_bidirectional,
+                         mask.getWindow());
   case MaskKind::prefix:
     return {};
   }
@@ -71,8 +72,9 @@ struct CausalToBidirectional
     for (const std::string &name : names) {
       auto func = getOperation().lookupSymbol<func::FuncOp>(name);
       if (!func) {
-        getOperation().emitError() << "edg-causal-to-bidirectional: no function @"
-                                   << name << " in the module";
+        getOperation().emitError()
+            << "edg-causal-to-bidirectional: no function @" << name
+            << " in the module";
         failed = true;
         continue;
       }

@@ -21,6 +21,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/SymbolTable.h"
 #include "llvm/ADT/SmallPtrSet.h"
+#include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSwitch.h"
 
 #include <array>
@@ -164,9 +165,9 @@ FailureOr<int64_t> resolveEncoderWidth(func::FuncOp func, Type elementType,
       width = enc.getDimSize(2);
     }
     if (width <= 0)
-      return func.emitError() << "cannot tell the encoder width from @"
-                              << func.getSymName()
-                              << "'s %encoder argument: pass encoder-hidden=N";
+      return func.emitError()
+             << "cannot tell the encoder width from @" << func.getSymName()
+             << "'s %encoder argument: pass encoder-hidden=N";
     return width;
   }
 
@@ -196,8 +197,8 @@ std::pair<Value, Value> encoderArguments(func::FuncOp func, Type elementType,
     int64_t dyn = ShapedType::kDynamic;
     auto encType =
         RankedTensorType::get({dyn, dyn, encoderHidden}, elementType);
-    auto validType =
-        RankedTensorType::get({dyn, dyn}, IntegerType::get(func.getContext(), 1));
+    auto validType = RankedTensorType::get(
+        {dyn, dyn}, IntegerType::get(func.getContext(), 1));
     func.insertArgument(3, encType, DictionaryAttr(), func.getLoc());
     func.insertArgument(4, validType, DictionaryAttr(), func.getLoc());
   }
@@ -239,7 +240,8 @@ LogicalResult checkLayer(Layer layer, SymbolTable &symbols,
              << "cannot insert cross-attention: @\"" << name
              << "\" already exists";
   }
-  if (fromSelfAttention && llvm::is_contained(analogues(layer, symbols), WeightOp()))
+  if (fromSelfAttention &&
+      llvm::is_contained(analogues(layer, symbols), WeightOp()))
     return layer.attention.emitOpError()
            << "cannot initialise cross-attention from self-attention: the "
               "layer's projections and its pre/post norms must all read "
@@ -265,10 +267,12 @@ CrossWeights declareWeights(Layer layer, SymbolTable &symbols,
   auto tensor = [&](ArrayRef<int64_t> shape) {
     return RankedTensorType::get(shape, et);
   };
-  RankedTensorType types[] = {
-      tensor({decoderHidden}),          tensor({heads * hd, decoderHidden}),
-      tensor({kvHeads * hd, encoderHidden}), tensor({kvHeads * hd, encoderHidden}),
-      tensor({decoderHidden, heads * hd}), tensor({decoderHidden})};
+  RankedTensorType types[] = {tensor({decoderHidden}),
+                              tensor({heads * hd, decoderHidden}),
+                              tensor({kvHeads * hd, encoderHidden}),
+                              tensor({kvHeads * hd, encoderHidden}),
+                              tensor({decoderHidden, heads * hd}),
+                              tensor({decoderHidden})};
   std::array<WeightOp, 6> from = analogues(layer, symbols);
   auto normal = InitAttr::get(ctx, InitKind::normal, APFloat(kFreshStddev));
   auto zeros = InitAttr::get(ctx, InitKind::zeros, APFloat(0.0));
@@ -304,8 +308,8 @@ CrossWeights declareWeights(Layer layer, SymbolTable &symbols,
 
 /// Builds pre-norm -> cross_attention -> post-norm -> add after the layer's
 /// self-attention residual and reroutes the residual stream through it.
-void buildSubLayer(Layer layer, const CrossWeights &weights,
-                   Value encoder, Value encoderValid) {
+void buildSubLayer(Layer layer, const CrossWeights &weights, Value encoder,
+                   Value encoderValid) {
   SelfAttentionOp sa = layer.attention;
   MLIRContext *ctx = sa.getContext();
   Value stream = layer.residual.getResult(); // [B, T, d_dec]
@@ -317,16 +321,19 @@ void buildSubLayer(Layer layer, const CrossWeights &weights,
 
   OpBuilder b(ctx);
   b.setInsertionPointAfter(layer.residual);
-  auto read = [&](WeightOp weight, Value analogue, StringRef fallback) -> Value {
+  auto read = [&](WeightOp weight, Value analogue,
+                  StringRef fallback) -> Value {
     Operation *def = analogue ? analogue.getDefiningOp() : nullptr;
-    return b.create<UseWeightOp>(crossLoc(def, fallback, ctx), weight.getType(),
-                                 FlatSymbolRefAttr::get(weight.getSymNameAttr()));
+    return b.create<UseWeightOp>(
+        crossLoc(def, fallback, ctx), weight.getType(),
+        FlatSymbolRefAttr::get(weight.getSymNameAttr()));
   };
   FloatAttr eps = layer.postNorm.getEpsAttr();
 
   // PreCA(y): [B, T, d_dec].
-  Value preW = read(weights.preNorm,
-                    layer.preNorm ? layer.preNorm.getWeight() : Value(), preModule);
+  Value preW =
+      read(weights.preNorm, layer.preNorm ? layer.preNorm.getWeight() : Value(),
+           preModule);
   auto pre = b.create<RmsNormOp>(crossLoc(layer.preNorm, preModule, ctx),
                                  streamType, stream, preW, eps);
 
@@ -364,8 +371,8 @@ mlir::edg::insertCrossAttention(func::FuncOp func,
     return func.emitError() << "@" << func.getSymName() << " has no body";
   auto module = func->getParentOfType<ModuleOp>();
   if (!module)
-    return func.emitError() << "@" << func.getSymName()
-                            << " is not in a module";
+    return func.emitError()
+           << "@" << func.getSymName() << " is not in a module";
 
   // Running twice would stack a second cross-attention on every layer.
   CrossAttentionOp existing;
@@ -417,11 +424,20 @@ mlir::edg::insertCrossAttention(func::FuncOp func,
               "for fresh weights, as the paper does";
 
   // Check every layer before changing anything, so that a failure leaves
-  // the module as it was.
+  // the module as it was. Two layers reading one query weight would get the
+  // same new weight names.
   SymbolTable symbols(module);
-  for (Layer layer : layers)
+  llvm::StringMap<SelfAttentionOp> byPrefix;
+  for (Layer layer : layers) {
+    auto [it, fresh] = byPrefix.try_emplace(layer.prefix, layer.attention);
+    if (!fresh)
+      return layer.attention.emitOpError()
+             << "shares its layer prefix '" << layer.prefix
+             << "' (from its q_proj weight) with another self-attention; "
+                "each layer needs its own weights";
     if (failed(checkLayer(layer, symbols, options.initFromSelfAttention)))
       return failure();
+  }
 
   auto [encoder, encoderValid] =
       encoderArguments(func, elementType, *encoderHidden);

@@ -18,7 +18,9 @@ namespace mlir::edg {
 #define GEN_PASS_REGISTRATION
 #include "passes/Passes.h.inc"
 
-/// Registers the pass pipelines (edg-adapt-encoder-decoder, ...).
+/// Registers the pass pipelines (edg-train-pipeline, ...). The adaptation,
+/// edg-adapt-encoder-decoder, is one module pass (its C++ API is in
+/// passes/Adapt.h), so it is registered with the passes above.
 void registerEDGPipelines();
 
 } // namespace mlir::edg

@@ -201,4 +201,7 @@ def EDG_CrossEntropyOp : EDG_Op<"cross_entropy", [Pure]> {
   let hasVerifier = 1;
 }
 
+include "dialects/EDG/EDGTrainOps.td"
+include "dialects/EDG/EDGTensorOps.td"
+
 #endif // EDG_OPS_TD

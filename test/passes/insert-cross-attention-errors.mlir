@@ -233,3 +233,38 @@ func.func @decode(%x: tensor<?x?x8xf32>, %pos: tensor<?x?xi32>, %valid: tensor<?
   %r = edg.add %x, %p : tensor<?x?x8xf32>
   return %r : tensor<?x?x8xf32>
 }
+
+// -----
+
+// Two layers reading one query weight would get the same new weights.
+edg.weight @"model.decoder.layers.0.pre_self_attn_layernorm.weight" : tensor<8xf32>
+edg.weight @"model.decoder.layers.0.self_attn.q_proj.weight" : tensor<8x8xf32>
+edg.weight @"model.decoder.layers.0.self_attn.k_proj.weight" : tensor<4x8xf32>
+edg.weight @"model.decoder.layers.0.self_attn.v_proj.weight" : tensor<4x8xf32>
+edg.weight @"model.decoder.layers.0.self_attn.o_proj.weight" : tensor<8x8xf32>
+edg.weight @"model.decoder.layers.0.post_self_attn_layernorm.weight" : tensor<8xf32>
+func.func @decode(%x: tensor<?x?x8xf32>, %pos: tensor<?x?xi32>, %valid: tensor<?x?xi1>,
+                  %enc: tensor<?x?x8xf32>, %enc_valid: tensor<?x?xi1>) -> tensor<?x?x8xf32> {
+  %w = edg.use_weight @"model.decoder.layers.0.pre_self_attn_layernorm.weight" : tensor<8xf32>
+  %q = edg.use_weight @"model.decoder.layers.0.self_attn.q_proj.weight" : tensor<8x8xf32>
+  %k = edg.use_weight @"model.decoder.layers.0.self_attn.k_proj.weight" : tensor<4x8xf32>
+  %v = edg.use_weight @"model.decoder.layers.0.self_attn.v_proj.weight" : tensor<4x8xf32>
+  %o = edg.use_weight @"model.decoder.layers.0.self_attn.o_proj.weight" : tensor<8x8xf32>
+  %pw = edg.use_weight @"model.decoder.layers.0.post_self_attn_layernorm.weight" : tensor<8xf32>
+  %n0 = edg.rms_norm %x, %w {eps = 1.0e-6 : f64} : (tensor<?x?x8xf32>, tensor<8xf32>) -> tensor<?x?x8xf32>
+  %a0 = edg.self_attention %n0, %pos key_valid %valid weights(%q, %k, %v, %o)
+      {num_heads = 2 : i64, num_kv_heads = 1 : i64, head_dim = 4 : i64, scale = 0.5 : f64,
+       rope_theta = 10000.0 : f64, mask = #edg.mask<causal>}
+      : (tensor<?x?x8xf32>, tensor<?x?xi32>, tensor<8x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>, tensor<8x8xf32>, tensor<?x?xi1>) -> tensor<?x?x8xf32>
+  %p0 = edg.rms_norm %a0, %pw {eps = 1.0e-6 : f64} : (tensor<?x?x8xf32>, tensor<8xf32>) -> tensor<?x?x8xf32>
+  %r0 = edg.add %x, %p0 : tensor<?x?x8xf32>
+  %n1 = edg.rms_norm %r0, %w {eps = 1.0e-6 : f64} : (tensor<?x?x8xf32>, tensor<8xf32>) -> tensor<?x?x8xf32>
+  // expected-error @+1 {{'edg.self_attention' op shares its layer prefix 'model.decoder.layers.0.' (from its q_proj weight) with another self-attention; each layer needs its own weights}}
+  %a1 = edg.self_attention %n1, %pos key_valid %valid weights(%q, %k, %v, %o)
+      {num_heads = 2 : i64, num_kv_heads = 1 : i64, head_dim = 4 : i64, scale = 0.5 : f64,
+       rope_theta = 10000.0 : f64, mask = #edg.mask<causal>}
+      : (tensor<?x?x8xf32>, tensor<?x?xi32>, tensor<8x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>, tensor<8x8xf32>, tensor<?x?xi1>) -> tensor<?x?x8xf32>
+  %p1 = edg.rms_norm %a1, %pw {eps = 1.0e-6 : f64} : (tensor<?x?x8xf32>, tensor<8xf32>) -> tensor<?x?x8xf32>
+  %r1 = edg.add %r0, %p1 : tensor<?x?x8xf32>
+  return %r1 : tensor<?x?x8xf32>
+}

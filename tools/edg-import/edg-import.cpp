@@ -34,9 +34,9 @@ namespace cl = llvm::cl;
 
 static cl::opt<std::string> configPath(cl::Positional, cl::Required,
                                        cl::desc("<config.json>"));
-static cl::opt<std::string> outputPath("o", cl::init("-"),
-                                       cl::value_desc("file"),
-                                       cl::desc("Output file (default stdout)"));
+static cl::opt<std::string>
+    outputPath("o", cl::init("-"), cl::value_desc("file"),
+               cl::desc("Output file (default stdout)"));
 static cl::opt<std::string>
     dtypeName("dtype", cl::value_desc("bf16|f16|f32"),
               cl::desc("Element type (default: the config's torch_dtype, "
@@ -61,8 +61,7 @@ static int error(llvm::StringRef file, const llvm::Twine &what) {
 }
 
 /// Parses `path` (diagnostics with file:line:col go to stderr).
-static OwningOpRef<ModuleOp> parseModule(MLIRContext &ctx,
-                                         llvm::StringRef path,
+static OwningOpRef<ModuleOp> parseModule(MLIRContext &ctx, llvm::StringRef path,
                                          std::string &why) {
   auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
   if (!buffer) {
@@ -89,8 +88,8 @@ int main(int argc, char **argv) {
   if (dtypeName.getNumOccurrences()) {
     dtypeOverride = parseDType(dtypeName);
     if (!dtypeOverride)
-      return error("--dtype", "expected bf16, f16 or f32, got '" + dtypeName +
-                                  "'");
+      return error("--dtype",
+                   "expected bf16, f16 or f32, got '" + dtypeName + "'");
   }
   if (entryName.getNumOccurrences() && entryName.empty())
     return error("--entry", "the entry name must not be empty");
@@ -132,8 +131,8 @@ int main(int argc, char **argv) {
 
   // 4. The checkpoint, if asked: every problem, one line each.
   if (!weightsPath.empty()) {
-    std::vector<CheckpointProblem> problems = checkCheckpoint(
-        weightsPath, imported->weights, imported->tiedAliases);
+    std::vector<CheckpointProblem> problems =
+        checkCheckpoint(weightsPath, imported->weights, imported->tiedAliases);
     for (const CheckpointProblem &p : problems)
       error(p.file, p.message);
     if (!problems.empty())
