@@ -73,6 +73,18 @@ Error ConfigFields::requiredInt(StringRef key, int64_t &out) const {
   return optionalInt(key, out);
 }
 
+Error ConfigFields::requiredSize(StringRef key, int64_t &out) const {
+  if (Error e = requiredInt(key, out))
+    return e;
+  if (Error e = positive(key, out))
+    return e;
+  if (out > kMaxSize)
+    return configError(
+        llvm::formatv("field '{0}' is implausibly large ({1} > {2})", name(key),
+                      out, kMaxSize));
+  return Error::success();
+}
+
 Error ConfigFields::optionalInt(StringRef key, int64_t &out) const {
   const json::Value *v = get(key);
   if (!v)

@@ -2,13 +2,15 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // A thin typed view of one JSON object of a config.json, used by
-// ModelConfig.cpp. Its point is the error messages: every one names the
-// field with its sub-config path ("decoder.head_dim") and says what was
-// expected and what was found, so a user can fix the file without reading
-// EDG's source. Internal to EDGFrontend.
+// ModelConfig.cpp and StackConfig.cpp. Its point is the error messages: every
+// one names the field with its sub-config path ("decoder.head_dim") and says
+// what was expected and what was found, so a user can fix the file without
+// reading EDG's source. Internal to EDGFrontend.
 //===----------------------------------------------------------------------===//
 #ifndef EDG_FRONTEND_CONFIGFIELDS_H
 #define EDG_FRONTEND_CONFIGFIELDS_H
+
+#include "frontend/ModelConfig.h"
 
 #include "llvm/ADT/Twine.h"
 #include "llvm/Support/Error.h"
@@ -28,6 +30,10 @@ llvm::StringRef jsonKindName(const llvm::json::Value &value);
 /// Rewrites llvm::json's "[3:5, byte=40]: Expected X" parse error as
 /// "invalid JSON at line 3, column 5: Expected X".
 std::string describeJsonError(llvm::Error err);
+
+/// Upper bound on every size field. Real models are far below it (V = 256000
+/// is the largest); it keeps products such as H*hd and V*d inside int64.
+constexpr int64_t kMaxSize = int64_t(1) << 24;
 
 /// Typed fields of one JSON object. Absent fields keep the caller's default
 /// (HF's), so defaults live next to the struct they fill.
@@ -49,6 +55,8 @@ public:
 
   /// An integer that must be present ("missing required field 'x'").
   llvm::Error requiredInt(llvm::StringRef key, int64_t &out) const;
+  /// A size that must be present, > 0 and at most kMaxSize.
+  llvm::Error requiredSize(llvm::StringRef key, int64_t &out) const;
   /// An integer (integral JSON numbers such as 256.0 count).
   llvm::Error optionalInt(llvm::StringRef key, int64_t &out) const;
   /// A number; null is a type error.
@@ -71,6 +79,13 @@ private:
   const llvm::json::Object &obj;
   std::string prefix;
 };
+
+/// Reads one stack (a Gemma 2 config, or a T5Gemma sub-config) with HF's
+/// defaults; `vocabOverride` is T5Gemma's top-level vocab_size, which HF
+/// pushes into both sub-configs. Implemented in StackConfig.cpp.
+llvm::Expected<StackConfig>
+readStackConfig(const ConfigFields &fields,
+                std::optional<int64_t> vocabOverride);
 
 } // namespace mlir::edg
 

@@ -143,7 +143,10 @@ mlir::edg::importModel(MLIRContext &ctx, const ModelConfig &config,
   out.module = ModuleOp::create(UnknownLoc::get(&ctx));
   ModuleOp module = *out.module;
   module->setAttr("edg.config", configAttr(ctx, config));
-  LayerBuilder lb(module, options.dtype, prefix, out.weights);
+  std::optional<double> freshInitStd;
+  if (options.initFresh)
+    freshInitStd = config.initializerRange;
+  LayerBuilder lb(module, options.dtype, prefix, out.weights, freshInitStd);
 
   auto i32 = IntegerType::get(&ctx, 32), i1 = IntegerType::get(&ctx, 1);
   auto dyn2 = [](Type elem) {

@@ -29,6 +29,11 @@ struct ImportOptions {
   /// Prepended to every weight key (and to every location), so that two
   /// models can share a module.
   std::string weightPrefix;
+  /// Give every weight a fresh initialiser as HF initialises a new model:
+  /// `#edg.init<normal, initializer_range>` for embeddings and projections,
+  /// `#edg.init<zeros>` for norm offsets (gain 1). The runtime uses it for
+  /// weights the checkpoint lacks (or when there is no checkpoint).
+  bool initFresh = false;
 };
 
 /// One parameter a checkpoint must (or may) hold.

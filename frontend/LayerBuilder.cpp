@@ -57,10 +57,11 @@ double mlir::edg::embeddingScale(int64_t hidden, DType dtype) {
 //===----------------------------------------------------------------------===//
 
 LayerBuilder::LayerBuilder(ModuleOp module, DType dtype, StringRef prefix,
-                           std::vector<DeclaredWeight> &declared)
+                           std::vector<DeclaredWeight> &declared,
+                           std::optional<double> freshInitStd)
     : module(module), b(module.getContext()), dtype(dtype),
       elem(elementType(module.getContext(), dtype)), prefix(prefix.str()),
-      declared(declared) {
+      declared(declared), freshInitStd(freshInitStd) {
   // New weights go after the module's last weight (or first, if none), so
   // that weights stay together ahead of the functions.
   for (Operation &op : *module.getBody())
@@ -86,14 +87,23 @@ Value LayerBuilder::weight(StringRef hfKey, ArrayRef<int64_t> shape) {
   auto type = RankedTensorType::get(shape, elem);
   std::string name = prefix + hfKey.str();
 
+  // HF's _init_weights: Linear and Embedding ~ N(0, initializer_range),
+  // RMSNorm offsets zero. Only norms are 1-D.
+  InitAttr init;
+  if (freshInitStd)
+    init = shape.size() == 1 ? InitAttr::get(b.getContext(), InitKind::zeros,
+                                             llvm::APFloat(0.0))
+                             : InitAttr::get(b.getContext(), InitKind::normal,
+                                             llvm::APFloat(*freshInitStd));
+
   OpBuilder weightBuilder(module.getContext());
   if (lastWeight)
     weightBuilder.setInsertionPointAfter(lastWeight);
   else
     weightBuilder.setInsertionPointToStart(module.getBody());
   auto decl = weightBuilder.create<WeightOp>(
-      where, name, type, /*init_from=*/FlatSymbolRefAttr(),
-      /*init=*/InitAttr(), /*frozen=*/false, /*frozen_steps=*/IntegerAttr());
+      where, name, type, /*init_from=*/FlatSymbolRefAttr(), init,
+      /*frozen=*/false, /*frozen_steps=*/IntegerAttr());
   lastWeight = decl;
   declared.push_back({name, hfKey.str(), llvm::to_vector<2>(shape)});
 

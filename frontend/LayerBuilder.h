@@ -29,9 +29,11 @@ double embeddingScale(int64_t hidden, DType dtype);
 class LayerBuilder {
 public:
   /// Weights go into `module` (before its first function, in call order);
-  /// every one is named `prefix + HF key` and recorded in `declared`.
+  /// every one is named `prefix + HF key` and recorded in `declared`. With
+  /// `freshInitStd`, weights get a fresh initialiser (see ImportOptions).
   LayerBuilder(ModuleOp module, DType dtype, StringRef prefix,
-               std::vector<DeclaredWeight> &declared);
+               std::vector<DeclaredWeight> &declared,
+               std::optional<double> freshInitStd = std::nullopt);
 
   OpBuilder &builder() { return b; }
   Type elemType() const { return elem; }
@@ -84,6 +86,7 @@ private:
   Type elem;
   std::string prefix;
   std::vector<DeclaredWeight> &declared;
+  std::optional<double> freshInitStd;
 };
 
 } // namespace mlir::edg

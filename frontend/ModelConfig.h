@@ -87,6 +87,9 @@ struct ModelConfig {
   TokenIds tokens;
   /// Whether the LM head reads the (decoder) embedding table.
   bool tieWordEmbeddings = true;
+  /// `initializer_range`: std of HF's normal init of embeddings and
+  /// projections (norm offsets start at 0); used by --init-fresh.
+  double initializerRange = 0.02;
   /// `torch_dtype` / `dtype` of the config, when it names a known dtype.
   std::optional<DType> configDType;
   /// "torch_dtype 'float64'" when the config names a dtype EDG lacks; an

@@ -203,8 +203,7 @@ llvm::StringSet<> stackWeights(const Source &src, StringRef stack) {
 /// Declares `model.<stack>.*` copies of the weights `src` reads, in module
 /// order, before `anchor`. Each copy initialises from the decoder-only key.
 void cloneWeights(ModuleOp module, SymbolTable &symbols, const Source &src,
-                  StringRef stack, Operation *anchor,
-                  SmallVectorImpl<WeightOp> &created) {
+                  StringRef stack, Operation *anchor) {
   llvm::StringSet<> read = stackWeights(src, stack);
   for (auto weight : llvm::to_vector(module.getOps<WeightOp>())) {
     if (!read.contains(weight.getSymName()))
@@ -219,7 +218,6 @@ void cloneWeights(ModuleOp module, SymbolTable &symbols, const Source &src,
     copy->setLoc(
         renameLoc(weight.getLoc(), stackLocRenamer(src.prefix, stack, isHead)));
     symbols.insert(copy, Block::iterator(anchor));
-    created.push_back(copy);
   }
 }
 
@@ -320,9 +318,8 @@ LogicalResult adaptInPlace(ModuleOp module, const AdaptOptions &options) {
                               ? enc->func.getOperation()
                               : dec->func.getOperation();
 
-  SmallVector<WeightOp> created;
-  cloneWeights(module, symbols, *enc, "encoder", weightAnchor, created);
-  cloneWeights(module, symbols, *dec, "decoder", weightAnchor, created);
+  cloneWeights(module, symbols, *enc, "encoder", weightAnchor);
+  cloneWeights(module, symbols, *dec, "decoder", weightAnchor);
   func::FuncOp encode =
       cloneFunction(symbols, *enc, "encode", "encoder", funcAnchor);
   func::FuncOp decode =

@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 #include "runtime/include/edg/edg.h"
 
+#include "runtime/api/model_impl.h"
 #include "runtime/core/model_file.h"
 #include "runtime/core/sampling.h"
 #include "runtime/core/weights.h"
@@ -18,12 +19,6 @@
 
 namespace edg {
 
-struct Model::Impl {
-  ModelFile file;
-  WeightStore weights;
-  std::string model_type;
-  std::unique_ptr<cpu::Executor> executor;
-};
 
 Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Model::Model(Model &&) noexcept = default;
@@ -42,6 +37,7 @@ Model Model::load(const std::string &path) {
 void Model::bind_weights(const std::vector<std::string> &checkpoints,
                          uint64_t seed) {
   impl_->weights.bind(impl_->file.model(), checkpoints, seed);
+  impl_->train.reset(); // new weights: the optimizer starts over
 }
 
 const std::string &Model::model_type() const { return impl_->model_type; }

@@ -253,10 +253,8 @@ void attention_gemm(const float *q, const float *k, const float *v, float *out,
       // Mask [tq, S] for this block, shared by all heads; [lo, hi) is the
       // union of the rows' visible keys, so keys outside it are skipped.
       int64_t lo = S, hi = 0;
-#pragma omp parallel for schedule(static) reduction(min                        \
-                                                    : lo)                      \
-    reduction(max                                                              \
-              : hi) if (tq * S >= (1 << 15))
+#pragma omp parallel for schedule(static) reduction(min : lo)                  \
+    reduction(max : hi) if (tq * S >= (1 << 15))
       for (int64_t r = 0; r < tq; ++r) {
         const int32_t qp = a.qpos(b, t0 + r);
         uint8_t *m = mask.data() + r * S;

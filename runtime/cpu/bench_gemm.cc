@@ -81,13 +81,26 @@ int main(int argc, char **argv) {
                               : "tn",
                 long(n), long(n), long(n), 2.0 * n * n * n / s * 1e-9, s * 1e3);
   }
+  // Skinny (decode) shapes: the dispatching sgemm_nt (streaming kernel for
+  // M <= 8) next to the library GEMM on the same shape.
   for (int64_t M : {1, 2, 4, 8}) {
-    double s = time_best(
-        [&] { gemm('x', M, n, n, A.data(), B.data(), C.data()); }, 50);
-    std::printf(
-        "sgemm_nt M=%ld N=K=%ld:  %8.1f GFLOP/s (%.3f ms, %.1f GB/s of B)\n",
-        long(M), long(n), 2.0 * M * n * n / s * 1e-9, s * 1e3,
-        4.0 * n * n / s * 1e-9);
+    for (bool library : {false, true}) {
+      if (builtin && library)
+        continue;
+      double s = time_best(
+          [&] {
+            if (library)
+              detail::sgemm_library(false, true, M, n, n, A.data(), n, B.data(),
+                                    n, C.data(), n, 0.0f);
+            else
+              gemm('x', M, n, n, A.data(), B.data(), C.data());
+          },
+          50);
+      std::printf("sgemm_nt M=%ld N=K=%ld %-8s %8.1f GFLOP/s (%.3f ms, "
+                  "%.1f GB/s of B)\n",
+                  long(M), long(n), library ? "library" : "edg",
+                  2.0 * M * n * n / s * 1e-9, s * 1e3, 4.0 * n * n / s * 1e-9);
+    }
   }
 
   // Prefill attention, Gemma 2 2B head layout: B=1, T=S=1024, H=8, K=4,

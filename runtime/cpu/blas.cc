@@ -161,6 +161,9 @@ void check_args(const char *fn, int64_t M, int64_t N, int64_t K, const float *A,
         ": A or B is null");
 }
 
+/// sgemm_nt with at most this many rows goes to sgemm_nt_skinny.
+constexpr int64_t kSkinnyMaxM = 8;
+
 /// C = beta·C for the K == 0 case (BLAS semantics: beta == 0 writes zeros).
 void scale_c(int64_t M, int64_t N, float *C, int64_t ldc, float beta) {
   for (int64_t i = 0; i < M; ++i)
@@ -178,15 +181,14 @@ void dispatch(const char *fn, bool ta, bool tb, int64_t M, int64_t N, int64_t K,
     scale_c(M, N, C, ldc, beta);
     return;
   }
-  const Blas &b = blas();
-  const int64_t lim = INT_MAX;
-  if (b.sgemm && M <= lim && N <= lim && K <= lim && lda <= lim && ldb <= lim &&
-      ldc <= lim) {
-    b.sgemm(kRowMajor, ta ? kTrans : kNoTrans, tb ? kTrans : kNoTrans, int(M),
-            int(N), int(K), 1.0f, A, int(lda), B, int(ldb), beta, C, int(ldc));
+  // Decode-shaped y = x·Wᵀ (a few rows): OpenBLAS packs all of W first and
+  // then wakes its threads, which costs more than the product itself; the
+  // skinny kernel streams each row of W once.
+  if (!ta && tb && M <= kSkinnyMaxM) {
+    detail::sgemm_nt_skinny(M, N, K, A, lda, B, ldb, C, ldc, beta);
     return;
   }
-  detail::sgemm_builtin(ta, tb, M, N, K, A, lda, B, ldb, C, ldc, beta);
+  detail::sgemm_library(ta, tb, M, N, K, A, lda, B, ldb, C, ldc, beta);
 }
 
 } // namespace
@@ -230,6 +232,21 @@ BlasSerialScope::~BlasSerialScope() {
 //===----------------------------------------------------------------------===//
 
 namespace detail {
+
+void sgemm_library(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
+                   const float *A, int64_t lda, const float *B, int64_t ldb,
+                   float *C, int64_t ldc, float beta) {
+  const Blas &b = blas();
+  const int64_t lim = INT_MAX; // cblas takes int sizes
+  if (b.sgemm && M > 0 && N > 0 && K > 0 && M <= lim && N <= lim && K <= lim &&
+      lda <= lim && ldb <= lim && ldc <= lim) {
+    b.sgemm(kRowMajor, trans_a ? kTrans : kNoTrans, trans_b ? kTrans : kNoTrans,
+            int(M), int(N), int(K), 1.0f, A, int(lda), B, int(ldb), beta, C,
+            int(ldc));
+    return;
+  }
+  sgemm_builtin(trans_a, trans_b, M, N, K, A, lda, B, ldb, C, ldc, beta);
+}
 
 void sgemm_builtin(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
                    const float *A, int64_t lda, const float *B, int64_t ldb,
@@ -276,6 +293,42 @@ void sgemm_builtin(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
         }
         for (int64_t r = 0; r < mr; ++r)
           std::memcpy(C + (i0 + r) * ldc + j0, acc[r], size_t(nb) * 4);
+      }
+    }
+  }
+}
+
+void sgemm_nt_skinny(int64_t M, int64_t N, int64_t K, const float *A,
+                     int64_t lda, const float *B, int64_t ldb, float *C,
+                     int64_t ldc, float beta) {
+  if (M <= 0 || N <= 0)
+    return;
+    // Threads split the rows of B ([N, K], the weight): each row is read from
+    // memory once and dotted with up to 4 rows of A at a time (A stays in
+    // cache), so the cost is one pass over B.
+#pragma omp parallel for schedule(static) if (N * K >= (1 << 16))
+  for (int64_t n = 0; n < N; ++n) {
+    const float *b = B + n * ldb;
+    for (int64_t m0 = 0; m0 < M; m0 += 4) {
+      const int64_t mr = std::min<int64_t>(4, M - m0);
+      const float *a0 = A + m0 * lda;
+      // Rows past M alias row m0; their sums are discarded.
+      const float *a1 = A + (m0 + (mr > 1 ? 1 : 0)) * lda;
+      const float *a2 = A + (m0 + (mr > 2 ? 2 : 0)) * lda;
+      const float *a3 = A + (m0 + (mr > 3 ? 3 : 0)) * lda;
+      float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
+#pragma omp simd reduction(+ : s0, s1, s2, s3)
+      for (int64_t k = 0; k < K; ++k) {
+        const float bk = b[k];
+        s0 += a0[k] * bk;
+        s1 += a1[k] * bk;
+        s2 += a2[k] * bk;
+        s3 += a3[k] * bk;
+      }
+      const float s[4] = {s0, s1, s2, s3};
+      for (int64_t r = 0; r < mr; ++r) {
+        float &c = C[(m0 + r) * ldc + n];
+        c = beta == 0.0f ? s[r] : s[r] + beta * c;
       }
     }
   }

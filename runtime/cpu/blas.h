@@ -8,9 +8,11 @@
 // `ld*` are row strides in elements. With beta == 0, C is written without
 // being read (NaNs in it do not propagate), as in BLAS.
 //
-// They call OpenBLAS's cblas_sgemm, loaded at first use with dlopen so that
-// OPENBLAS_CORETYPE can be set before the library initialises (Debian's
-// OpenBLAS 0.3.21 mis-detects the CI Xeon and runs ~5x slower otherwise).
+// sgemm_nt with M <= 8 (decoding) uses a streaming kernel of its own; all
+// other shapes call OpenBLAS's cblas_sgemm, loaded at first use with dlopen
+// so that OPENBLAS_CORETYPE can be set before the library initialises
+// (Debian's OpenBLAS 0.3.21 mis-detects the CI Xeon and runs ~5x slower
+// otherwise).
 // If OpenBLAS is missing, or EDG_BLAS=builtin is set, a blocked OpenMP C++
 // GEMM is used instead (correct, much slower); the choice is reported once on
 // stderr. Call these from one thread at a time (OpenBLAS threads internally),
@@ -62,12 +64,24 @@ private:
 };
 
 namespace detail {
+/// The library GEMM: OpenBLAS's cblas_sgemm when loaded, else
+/// sgemm_builtin. Same operand conventions as sgemm_builtin; no argument
+/// checks (the public entry points do them).
+void sgemm_library(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
+                   const float *A, int64_t lda, const float *B, int64_t ldb,
+                   float *C, int64_t ldc, float beta);
+
 /// The portable fallback, exposed so tests can check it directly:
 /// C[M,N] = op(A)·op(B) + beta·C with op(A) = A[M,K] or A[K,M]ᵀ (trans_a) and
 /// op(B) = B[K,N] or B[N,K]ᵀ (trans_b).
 void sgemm_builtin(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
                    const float *A, int64_t lda, const float *B, int64_t ldb,
                    float *C, int64_t ldc, float beta);
+/// sgemm_nt for few rows (M <= 8, decoding): one pass over B, threads split
+/// its rows. sgemm_nt routes such shapes here.
+void sgemm_nt_skinny(int64_t M, int64_t N, int64_t K, const float *A,
+                     int64_t lda, const float *B, int64_t ldb, float *C,
+                     int64_t ldc, float beta);
 } // namespace detail
 
 } // namespace edg::cpu

@@ -10,6 +10,7 @@
 #include "runtime/core/status.h"
 #include "runtime/cpu/blas.h"
 #include "runtime/cpu/kernels.h"
+#include "runtime/cpu/train_steps.h"
 
 #include <algorithm>
 #include <cstring>
@@ -81,12 +82,37 @@ public:
     case fb::OpKind::add: return add_step(s);
     case fb::OpKind::lm_head: return lm_head_step(s);
     case fb::OpKind::cross_entropy: return cross_entropy_step(s);
+    // Training steps (runtime/cpu/train_steps.cc).
+    case fb::OpKind::embed_grad:
+    case fb::OpKind::rms_norm_grad:
+    case fb::OpKind::self_attention_grad:
+    case fb::OpKind::cross_attention_grad:
+    case fb::OpKind::mlp_grad:
+    case fb::OpKind::lm_head_grad:
+    case fb::OpKind::cross_entropy_grad:
+    case fb::OpKind::distill_kl:
+    case fb::OpKind::distill_kl_grad:
+    case fb::OpKind::clip_grad_norm:
+    case fb::OpKind::adamw_update: return train_step(s);
     }
     fail(where(s), ": op kind ", int(s.op()),
          " is unknown to this runtime; the model.bin is newer than the runtime");
   }
 
 private:
+  void train_step(const fb::Step &s) {
+    TrainStepArgs args{s, fn_, {}, {}, {}, options_.train};
+    for (flatbuffers::uoffset_t i = 0; s.inputs() && i < s.inputs()->size(); ++i)
+      args.inputs.push_back(&f_.in(s, int(i)));
+    for (flatbuffers::uoffset_t i = 0; s.weights() && i < s.weights()->size(); ++i) {
+      args.weights.push_back(&weight(s, int(i)));
+      args.weight_ids.push_back(s.weights()->Get(i));
+    }
+    std::vector<Tensor> outs = run_train_step(args);
+    for (size_t i = 0; i < outs.size(); ++i)
+      f_.set(s, int(i), std::move(outs[i]));
+  }
+
   const Tensor &weight(const fb::Step &s, int i) const {
     return weights_.get(s.weights()->Get(flatbuffers::uoffset_t(i)));
   }

@@ -18,6 +18,10 @@
 #include <utility>
 #include <vector>
 
+namespace edg {
+class TrainState;
+} // namespace edg
+
 namespace edg::cpu {
 
 /// Per-request caches, keyed by (function, step index).
@@ -57,6 +61,9 @@ struct RunOptions {
   KvState *state = nullptr;
   /// lm_head computes logits of the last position of each row only.
   bool logits_last_only = false;
+  /// Optimizer state for the adamw_update / clip_grad_norm steps of
+  /// train_step (runtime/core/train_state.h).
+  TrainState *train = nullptr;
 };
 
 class Executor {

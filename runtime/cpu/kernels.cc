@@ -173,7 +173,8 @@ float cross_entropy(const float *logits, const int32_t *labels, int64_t N,
   }
   const float inv_count = count ? 1.0f / float(count) : 0.0f;
   double total = 0.0;
-#pragma omp parallel for schedule(static) reduction(+ : total) if (N * V >= kParallelMin)
+#pragma omp parallel for schedule(static) reduction(+ : total)                  \
+    if (N * V >= kParallelMin)
   for (int64_t i = 0; i < N; ++i) {
     const float *x = logits + i * V;
     float *g = dlogits ? dlogits + i * V : nullptr;

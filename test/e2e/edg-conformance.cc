@@ -10,7 +10,13 @@
 // Tensors pass when max|edg - ref| <= tol * max(1, max|ref|) (relative to the
 // tensor's scale); generations must match token for token. Prints one line
 // per check and exits 1 on any failure.
+//
+// `edg-conformance train.bin FIXTURE_DIR --grads|--adamw [--tol T] [-v]`
+// checks training instead (conformance_train.cc): every parameter gradient,
+// or five AdamW steps, against HF's.
 //===----------------------------------------------------------------------===//
+#include "test/e2e/conformance_train.h"
+
 #include "runtime/core/safetensors.h"
 #include "runtime/cpu/kernels.h"
 #include "runtime/include/edg/edg.h"
@@ -172,14 +178,31 @@ void run(const std::string &model_path, const std::string &dir, double tol) {
 
 int main(int argc, char **argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: edg-conformance model.bin FIXTURE_DIR [--tol T]\n");
+    std::fprintf(stderr, "usage: edg-conformance model.bin FIXTURE_DIR [--grads|--adamw] "
+                 "[--tol T] [-v]\n");
     return 2;
   }
   double tol = 1e-4;
-  if (argc >= 5 && std::string(argv[3]) == "--tol")
-    tol = std::stod(argv[4]);
+  std::string mode;
+  bool verbose = false;
+  for (int i = 3; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--tol" && i + 1 < argc)
+      tol = std::stod(argv[++i]);
+    else if (a == "--grads" || a == "--adamw")
+      mode = a;
+    else if (a == "-v")
+      verbose = true;
+    else {
+      std::fprintf(stderr, "edg-conformance: unknown option '%s'\n", a.c_str());
+      return 2;
+    }
+  }
   try {
-    run(argv[1], argv[2], tol);
+    if (!mode.empty())
+      failures = run_train_conformance(argv[1], argv[2], mode, tol, verbose);
+    else
+      run(argv[1], argv[2], tol);
   } catch (const edg::Error &e) {
     std::fprintf(stderr, "edg-conformance: error: %s\n", e.what());
     return 1;

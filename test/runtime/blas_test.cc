@@ -23,9 +23,14 @@ using test::throws_with;
 
 enum class Variant { nt, nn, tn };
 
+/// dispatch: the public sgemm_* (skinny kernel for nt with M <= 8, else
+/// the library); library: OpenBLAS (or builtin if absent); builtin: the C++
+/// fallback; skinny: the streaming nt kernel at every M.
+enum class Impl { dispatch, library, builtin, skinny };
+
 struct Case {
   Variant variant;
-  bool builtin;
+  Impl impl;
 };
 
 /// Runs the variant under test on row-major operands with the given ld's.
@@ -33,8 +38,16 @@ void run(const Case &c, int64_t M, int64_t N, int64_t K, const float *A,
          int64_t lda, const float *B, int64_t ldb, float *C, int64_t ldc,
          float beta) {
   const bool ta = c.variant == Variant::tn, tb = c.variant == Variant::nt;
-  if (c.builtin) {
+  if (c.impl == Impl::builtin) {
     detail::sgemm_builtin(ta, tb, M, N, K, A, lda, B, ldb, C, ldc, beta);
+    return;
+  }
+  if (c.impl == Impl::library) {
+    detail::sgemm_library(ta, tb, M, N, K, A, lda, B, ldb, C, ldc, beta);
+    return;
+  }
+  if (c.impl == Impl::skinny) {
+    detail::sgemm_nt_skinny(M, N, K, A, lda, B, ldb, C, ldc, beta);
     return;
   }
   switch (c.variant) {
@@ -50,7 +63,7 @@ void run(const Case &c, int64_t M, int64_t N, int64_t K, const float *A,
   }
 }
 
-class Sgemm : public ::testing::TestWithParam<std::tuple<Variant, bool>> {
+class Sgemm : public ::testing::TestWithParam<std::tuple<Variant, Impl>> {
 protected:
   Case c() const { return {std::get<0>(GetParam()), std::get<1>(GetParam())}; }
 };
@@ -58,9 +71,11 @@ protected:
 TEST_P(Sgemm, MatchesNaiveOnOddShapes) {
   const Case cs = c();
   const bool ta = cs.variant == Variant::tn, tb = cs.variant == Variant::nt;
-  const int64_t sizes[][3] = {{1, 1, 1},    {3, 5, 7},     {17, 1, 33},
-                              {1, 130, 65}, {65, 17, 130}, {129, 131, 257},
-                              {8, 2048, 9}};
+  // Includes every M in 1..8 (the skinny range) and shapes past it.
+  const int64_t sizes[][3] = {{1, 1, 1},     {2, 300, 129}, {3, 5, 7},
+                              {4, 64, 1000}, {5, 33, 17},   {6, 1, 2},
+                              {7, 129, 300}, {8, 2048, 9},  {17, 1, 33},
+                              {1, 130, 65},  {65, 17, 130}, {129, 131, 257}};
   unsigned seed = 10;
   for (const auto &sz : sizes) {
     const int64_t M = sz[0], N = sz[1], K = sz[2];
@@ -111,17 +126,26 @@ TEST_P(Sgemm, DegenerateSizes) {
 }
 
 std::string sgemm_case_name(
-    const ::testing::TestParamInfo<std::tuple<Variant, bool>> &info) {
-  static const char *const names[] = {"nt", "nn", "tn"};
-  return std::string(names[int(std::get<0>(info.param))]) +
-         (std::get<1>(info.param) ? "_builtin" : "_dispatch");
+    const ::testing::TestParamInfo<std::tuple<Variant, Impl>> &info) {
+  static const char *const variants[] = {"nt", "nn", "tn"};
+  static const char *const impls[] = {"dispatch", "library", "builtin",
+                                      "skinny"};
+  return std::string(variants[int(std::get<0>(info.param))]) + "_" +
+         impls[int(std::get<1>(info.param))];
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    AllVariants, Sgemm,
-    ::testing::Combine(::testing::Values(Variant::nt, Variant::nn, Variant::tn),
-                       ::testing::Bool()),
-    sgemm_case_name);
+/// Every (variant, implementation) pair; the skinny kernel is sgemm_nt only.
+std::vector<std::tuple<Variant, Impl>> sgemm_cases() {
+  std::vector<std::tuple<Variant, Impl>> out;
+  for (Variant v : {Variant::nt, Variant::nn, Variant::tn})
+    for (Impl i : {Impl::dispatch, Impl::library, Impl::builtin, Impl::skinny})
+      if (i != Impl::skinny || v == Variant::nt)
+        out.emplace_back(v, i);
+  return out;
+}
+
+INSTANTIATE_TEST_SUITE_P(AllVariants, Sgemm, ::testing::ValuesIn(sgemm_cases()),
+                         sgemm_case_name);
 
 TEST(Sgemm, RejectsBadArguments) {
   std::vector<float> A(16), B(16), C(16);

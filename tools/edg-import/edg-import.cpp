@@ -4,6 +4,7 @@
 // edg-import CONFIG.json -o MODEL.mlir [--dtype=bf16|f16|f32] [--entry NAME]
 //            [--weight-prefix P] [--append-to MODULE.mlir]
 //            [--weights model.safetensors|model.safetensors.index.json]
+//            [--init-fresh]
 //
 // A thin driver over EDGFrontend: parse the config, build the module (or
 // append it to an existing one), verify it, optionally compare a checkpoint's
@@ -53,6 +54,10 @@ static cl::opt<std::string>
 static cl::opt<std::string> weightsPath(
     "weights", cl::value_desc("model.safetensors|index.json"),
     cl::desc("Check that this checkpoint holds exactly the declared weights"));
+static cl::opt<bool> initFresh(
+    "init-fresh",
+    cl::desc("Give every weight HF's fresh initialiser (normal with the "
+             "config's initializer_range; zeros for norms)"));
 
 /// Prints "edg-import: error: <file>: <what>" and returns the exit code.
 static int error(llvm::StringRef file, const llvm::Twine &what) {
@@ -108,7 +113,7 @@ int main(int argc, char **argv) {
   MLIRContext ctx(registry);
   ctx.loadAllAvailableDialects();
 
-  ImportOptions options{*dtype, entryName, weightPrefix};
+  ImportOptions options{*dtype, entryName, weightPrefix, initFresh};
   llvm::Expected<ImportedModel> imported = importModel(ctx, *config, options);
   if (!imported)
     return error(configPath, llvm::toString(imported.takeError()));

@@ -1,7 +1,7 @@
 //===- edg-run.cpp - generate text with a compiled model ----------*- C++ -*-===//
 // SPDX-License-Identifier: Apache-2.0
 //
-// `edg-run model.bin --weights W.safetensors [--tokenizer tokenizer.model]
+// `edg-run model.bin [--weights W.safetensors] [--tokenizer tokenizer.model]
 //  (--prompt TEXT | --ids 1,2,3) [--max-new-tokens N] [--temperature T]
 //  [--top-k K] [--top-p P] [--seed S] [--stop 1,107]`
 // Loads the model, binds the weights, generates, and prints the new token
@@ -21,7 +21,7 @@ namespace {
 
 void usage() {
   std::fprintf(stderr,
-               "usage: edg-run model.bin --weights W.safetensors [--weights ...]\n"
+               "usage: edg-run model.bin [--weights W.safetensors ...]\n"
                "         [--tokenizer tokenizer.model] (--prompt TEXT | --ids 1,2,3)\n"
                "         [--max-new-tokens N] [--temperature T] [--top-k K]\n"
                "         [--top-p P] [--seed S] [--stop ID,ID]\n");
@@ -76,7 +76,8 @@ int run(int argc, char **argv) {
     else if (flag == "--stop") options.stop_tokens = parse_ids(value, "--stop");
     else edg::fail("unknown option ", flag, " (see --help)");
   }
-  edg::check(!weights.empty(), "--weights is required");
+  // Without --weights every weight needs a fresh initialiser (edg-import
+  // --init-fresh); binding reports each one that has none.
   edg::check(prompt.has_value() != ids.has_value(),
              "give exactly one of --prompt and --ids");
 

@@ -65,6 +65,7 @@ private:
   LogicalResult exportStep(Operation *op);
   FailureOr<int32_t> weightIndex(Operation *user, Value operand);
   int32_t valueId(Value v);
+  std::vector<int32_t> valueIdsOf(ValueRange range);
 
   ModuleOp module;
   const ExportOptions &options;
@@ -126,6 +127,22 @@ FailureOr<int32_t> Exporter::weightIndex(Operation *user, Value operand) {
            << "reads a weight operand that is not an edg.use_weight; "
               "model.bin binds weights by name only";
   return weightIndices.lookup(use.getName());
+}
+
+std::vector<int32_t> Exporter::valueIdsOf(ValueRange range) {
+  std::vector<int32_t> ids;
+  for (Value v : range)
+    ids.push_back(valueId(v));
+  return ids;
+}
+
+/// Fields shared by distill_kl and its gradient.
+template <class Op>
+static void distillStep(fb::StepT &step, Op op, fb::OpKind kind) {
+  step.op = kind;
+  step.temperature = op.getTemperature().convertToDouble();
+  step.loss_weight = op.getWeight().convertToDouble();
+  step.ignore_index = op.getIgnoreIndex();
 }
 
 LogicalResult Exporter::exportStep(Operation *op) {
@@ -220,6 +237,108 @@ LogicalResult Exporter::exportStep(Operation *op) {
             inputs = {valueId(c.getLogits()), valueId(c.getLabels())};
             return success();
           })
+          .Case([&](CrossEntropyGradOp c) {
+            step.op = fb::OpKind::cross_entropy_grad;
+            step.ignore_index = c.getIgnoreIndex();
+            inputs = {valueId(c.getLogits()), valueId(c.getLabels())};
+            return success();
+          })
+          .Case([&](DistillKlOp k) {
+            distillStep(step, k, fb::OpKind::distill_kl);
+            inputs = valueIdsOf(k->getOperands());
+            return success();
+          })
+          .Case([&](DistillKlGradOp k) {
+            distillStep(step, k, fb::OpKind::distill_kl_grad);
+            inputs = valueIdsOf(k->getOperands());
+            return success();
+          })
+          .Case([&](EmbedGradOp e) {
+            step.op = fb::OpKind::embed_grad;
+            step.scale = e.getScale().convertToDouble();
+            inputs = {valueId(e.getIds()), valueId(e.getGrad())};
+            return success();
+          })
+          .Case([&](RmsNormGradOp n) {
+            step.op = fb::OpKind::rms_norm_grad;
+            step.eps = n.getEps().convertToDouble();
+            inputs = {valueId(n.getInput()), valueId(n.getGrad())};
+            return addWeights({n.getWeight()});
+          })
+          .Case([&](SelfAttentionGradOp a) {
+            step.op = fb::OpKind::self_attention_grad;
+            step.num_heads = a.getNumHeads();
+            step.num_kv_heads = a.getNumKvHeads();
+            step.head_dim = a.getHeadDim();
+            step.scale = a.getScale().convertToDouble();
+            step.softcap = a.getSoftcap() ? a.getSoftcap()->convertToDouble() : 0;
+            step.rope_theta = a.getRopeTheta().convertToDouble();
+            step.mask = static_cast<fb::MaskKind>(a.getMask().getKind());
+            step.window = a.getMask().getWindow();
+            inputs = {valueId(a.getInput()), valueId(a.getPositions()),
+                      valueId(a.getGrad())};
+            if (a.getKeyValid()) {
+              inputs.push_back(valueId(a.getKeyValid()));
+              step.has_key_valid = true;
+            }
+            return addWeights(
+                {a.getQProj(), a.getKProj(), a.getVProj(), a.getOProj()});
+          })
+          .Case([&](CrossAttentionGradOp a) {
+            step.op = fb::OpKind::cross_attention_grad;
+            step.num_heads = a.getNumHeads();
+            step.num_kv_heads = a.getNumKvHeads();
+            step.head_dim = a.getHeadDim();
+            step.scale = a.getScale().convertToDouble();
+            step.softcap = a.getSoftcap() ? a.getSoftcap()->convertToDouble() : 0;
+            step.mask = fb::MaskKind::bidirectional;
+            inputs = {valueId(a.getInput()), valueId(a.getEncoder()),
+                      valueId(a.getGrad())};
+            if (a.getEncoderValid()) {
+              inputs.push_back(valueId(a.getEncoderValid()));
+              step.has_key_valid = true;
+            }
+            return addWeights(
+                {a.getQProj(), a.getKProj(), a.getVProj(), a.getOProj()});
+          })
+          .Case([&](MlpGradOp m) {
+            step.op = fb::OpKind::mlp_grad;
+            inputs = {valueId(m.getInput()), valueId(m.getGrad())};
+            return addWeights({m.getGateProj(), m.getUpProj(), m.getDownProj()});
+          })
+          .Case([&](LmHeadGradOp l) {
+            step.op = fb::OpKind::lm_head_grad;
+            step.softcap =
+                l.getFinalSoftcap() ? l.getFinalSoftcap()->convertToDouble() : 0;
+            inputs = {valueId(l.getInput()), valueId(l.getGrad())};
+            return addWeights({l.getTable()});
+          })
+          .Case([&](ClipGradNormOp c) {
+            step.op = fb::OpKind::clip_grad_norm;
+            step.max_norm = c.getMaxNorm().convertToDouble();
+            inputs = valueIdsOf(c.getGrads());
+            return success();
+          })
+          .Case([&](AdamWUpdateOp u) {
+            step.op = fb::OpKind::adamw_update;
+            step.lr = u.getLr().convertToDouble();
+            step.beta1 = u.getBeta1().convertToDouble();
+            step.beta2 = u.getBeta2().convertToDouble();
+            step.eps = u.getEps().convertToDouble();
+            step.weight_decay = u.getWeightDecay().convertToDouble();
+            step.warmup_steps = u.getWarmupSteps();
+            step.total_steps = u.getTotalSteps();
+            step.min_lr_ratio = u.getMinLrRatio().convertToDouble();
+            step.frozen_steps = u.getFrozenSteps();
+            inputs = {valueId(u.getGrad())};
+            auto it = weightIndices.find(u.getWeight());
+            if (it == weightIndices.end())
+              return LogicalResult(u.emitOpError()
+                                   << "updates @" << u.getWeight()
+                                   << ", which is not in the manifest");
+            weightIds.push_back(it->second);
+            return success();
+          })
           .Default([&](Operation *other) {
             return other->emitOpError("has no runtime kernel; model.bin "
                                       "cannot schedule it");
@@ -253,8 +372,30 @@ Exporter::exportFunction(func::FuncOp fn) {
   auto ret = cast<func::ReturnOp>(fn.getBody().front().getTerminator());
   for (Value v : ret.getOperands())
     results.push_back(valueId(v));
-  return fb::CreateFunctionDirect(fbb, fn.getSymName().str().c_str(), &values,
-                                  &args, &results, &steps);
+  // Training functions: the weight of each gradient result (edg-autodiff's
+  // edg.grad_weights) and the names of the inputs (edg-build-objective's
+  // edg.arg_name), so the runtime can map a batch onto the arguments.
+  std::vector<int32_t> gradWeights;
+  if (auto order = fn->getAttrOfType<ArrayAttr>("edg.grad_weights"))
+    for (Attribute a : order) {
+      auto ref = dyn_cast<FlatSymbolRefAttr>(a);
+      auto it = ref ? weightIndices.find(ref.getValue()) : weightIndices.end();
+      if (it == weightIndices.end())
+        return fn.emitError() << "edg.grad_weights names " << a
+                              << ", which is not in the weight manifest";
+      gradWeights.push_back(it->second);
+    }
+  std::vector<flatbuffers::Offset<flatbuffers::String>> argNames;
+  bool named = false;
+  for (unsigned i = 0; i < fn.getNumArguments(); ++i) {
+    auto name = fn.getArgAttrOfType<StringAttr>(i, "edg.arg_name");
+    named |= bool(name);
+    argNames.push_back(fbb.CreateString(name ? name.str() : std::string()));
+  }
+  return fb::CreateFunctionDirect(
+      fbb, fn.getSymName().str().c_str(), &values, &args, &results, &steps,
+      gradWeights.empty() ? nullptr : &gradWeights,
+      named ? &argNames : nullptr);
 }
 
 LogicalResult Exporter::run(std::vector<uint8_t> &out) {

@@ -17,7 +17,9 @@
 #include "runtime/core/tensor.h"
 
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,6 +38,42 @@ struct GenerateOptions {
   uint64_t seed = 0;
   /// Tokens that end a sequence; empty means the model's eos token.
   std::vector<int32_t> stop_tokens;
+};
+
+/// One training batch, already tokenized, padded and aligned (the batch
+/// builders of runtime/core/objectives.h make them). Ids and positions are
+/// i32 [B, T], masks u8 [B, T] (0 on padding), labels i32 with -100 on
+/// positions that do not count. `labels[b, t]` is the target of position t
+/// (already shifted for causal LM).
+struct TrainBatch {
+  /// Decoder-only inputs, or the encoder inputs of an encoder-decoder model.
+  Tensor ids, positions, valid;
+  /// Encoder-decoder only: decoder inputs (BOS + target[:-1]).
+  Tensor decoder_ids, decoder_positions, decoder_valid;
+  Tensor labels;
+  /// prefixlm-kd only: the teacher's inputs (prefix + target) and, per
+  /// label position, the teacher row predicting the same token.
+  Tensor teacher_ids, teacher_positions, teacher_valid, teacher_index;
+  /// Number of labels that count (!= -100).
+  int64_t num_targets() const;
+};
+
+/// Run-time replacements for the hyperparameters compiled into train_step
+/// (edg-optimizer's options); unset fields keep the compiled values.
+struct TrainOptions {
+  std::optional<double> lr, beta1, beta2, eps, weight_decay, min_lr_ratio;
+  std::optional<int64_t> warmup_steps, total_steps;
+  /// 0 disables clipping (if train_step was compiled with clipping).
+  std::optional<double> max_grad_norm;
+};
+
+/// Loss and gradients of one batch, by weight name (grad_step's order).
+struct Gradients {
+  float loss = 0.0f;
+  std::vector<std::string> names;
+  std::vector<Tensor> grads;
+  /// The gradient of `name`, or null.
+  const Tensor *find(const std::string &name) const;
 };
 
 class Model {
@@ -80,6 +118,42 @@ public:
   /// u8), for tests and tools that build their own batches.
   std::vector<Tensor> run(const std::string &name,
                           const std::vector<const Tensor *> &args) const;
+
+  //===--------------------------------------------------------------------===//
+  // Training (runtime/api/train.cc; needs a model.bin built with
+  // edg-train-pipeline, docs/training.md)
+  //===--------------------------------------------------------------------===//
+
+  /// Whether the model has a train_step entry point.
+  bool is_trainable() const;
+  /// Whether the compiled objective is encoder-decoder / uses a teacher.
+  bool train_is_encoder_decoder() const;
+  bool train_uses_teacher() const;
+  void set_train_options(const TrainOptions &options);
+  /// One optimizer step (gradients, clipping, AdamW, in place on the bound
+  /// weights); returns the batch loss before the update.
+  float train_step(const TrainBatch &batch);
+  /// Loss and gradients of `batch` without updating anything (grad_step).
+  Gradients gradients(const TrainBatch &batch) const;
+  /// Loss of `batch` (the loss entry point), for evaluation.
+  float loss(const TrainBatch &batch) const;
+  /// Completed optimizer steps.
+  int64_t train_steps_done() const;
+  /// The bound fp32 value of weight `name` (HF key); throws if unknown.
+  const Tensor &weight(const std::string &name) const;
+  /// Manifest weight names, in model.bin order.
+  std::vector<std::string> weight_names() const;
+  /// Global gradient norm of the last train_step (before clipping; 0 when
+  /// the model was compiled without clipping).
+  float last_grad_norm() const;
+  /// Writes DIR/model.safetensors (fp32, HF names, tied head omitted) and
+  /// DIR/optimizer.safetensors (moments, steps, `metadata`), atomically.
+  void save_checkpoint(const std::string &dir,
+                       const std::map<std::string, std::string> &metadata = {})
+      const;
+  /// Binds the weights of DIR/model.safetensors and restores the optimizer
+  /// state; returns the metadata given to save_checkpoint.
+  std::map<std::string, std::string> load_checkpoint(const std::string &dir);
 
 private:
   struct Impl;

@@ -1,0 +1,41 @@
+//===- EmitCuda.h - CUDA kernel emitters (internal) -------------*- C++ -*-===//
+// SPDX-License-Identifier: Apache-2.0
+//
+// Shared by EmitCuda.cpp (prelude, elementwise/row/rope/embed kernels, the
+// pass) and EmitCudaAttention.cpp (the FlashAttention-2-style kernel).
+//
+// Numerics of generated CUDA: tensors are stored in their IR element type
+// (bf16, f16 or f32) and every value is computed in fp32 registers; each op
+// result of a bf16/f16 type goes through edg_rbf16 / edg_rf16, which is the
+// rounding point HF eager has there (MODEL_SPEC §3). GEMM-like reductions
+// accumulate in fp32 and round once.
+//
+// Every kernel's launch configuration is printed as one machine-readable
+// comment line the runtime can read from the stored source:
+//   // edg-launch: <name> kind=<kind> block=<threads> smem=<bytes> grid=<rule>
+//===----------------------------------------------------------------------===//
+#ifndef EDG_PASSES_EMITCUDA_H
+#define EDG_PASSES_EMITCUDA_H
+
+#include "passes/KernelUtils.h"
+
+namespace mlir::edg::cuda {
+
+/// Storage type of an element: float, __nv_bfloat16, __half, int,
+/// unsigned char (i1), long long.
+std::string storageType(Type elementType);
+
+/// Rounding function to `elementType` applied to an fp32 expression, or the
+/// expression itself for f32 (MODEL_SPEC §3 rounding points).
+std::string roundTo(Type elementType, const std::string &expr);
+
+/// The attention kernel and its `edg-launch` line.
+LogicalResult emitAttention(AttentionKernelOp kernel, llvm::raw_ostream &os);
+
+/// Device helpers the attention kernels use (WMMA and scalar tile products,
+/// warp reductions); printed once per translation unit.
+void emitAttentionHelpers(llvm::raw_ostream &os);
+
+} // namespace mlir::edg::cuda
+
+#endif // EDG_PASSES_EMITCUDA_H

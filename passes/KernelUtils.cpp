@@ -1,0 +1,148 @@
+//===- KernelUtils.cpp - shared helpers of lowering and codegen -*- C++ -*-===//
+// SPDX-License-Identifier: Apache-2.0
+//
+// Op classification, origin names and the canonical kernel signature. The
+// signature is a contract with the runtime (runtime/cpu/generated_kernels.cc
+// rebuilds it from coarse steps), so its spelling must not change without
+// changing both sides.
+//===----------------------------------------------------------------------===//
+#include "passes/KernelUtils.h"
+
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/STLExtras.h"
+
+#include <cstdio>
+
+using namespace mlir;
+using namespace mlir::edg;
+
+bool mlir::edg::isElementwiseOp(Operation *op) {
+  return isa<GeluTanhOp, MulOp, AddOp, SoftcapOp, CastOp>(op);
+}
+
+bool mlir::edg::isRowOp(Operation *op) { return isa<RmsNormOp>(op); }
+
+static void collectNames(Location loc, SmallVectorImpl<std::string> &names) {
+  if (auto name = dyn_cast<NameLoc>(loc)) {
+    std::string n = name.getName().str();
+    if (!llvm::is_contained(names, n))
+      names.push_back(n);
+    return;
+  }
+  if (auto fused = dyn_cast<FusedLoc>(loc))
+    for (Location inner : fused.getLocations())
+      collectNames(inner, names);
+}
+
+std::string mlir::edg::locationName(Location loc) {
+  SmallVector<std::string> names;
+  collectNames(loc, names);
+  return names.empty() ? std::string() : names.front();
+}
+
+std::string mlir::edg::originOf(Location loc) {
+  SmallVector<std::string> names;
+  collectNames(loc, names);
+  std::string out;
+  for (const std::string &n : names)
+    out += (out.empty() ? "" : " + ") + n;
+  return out.empty() ? std::string("(unnamed)") : out;
+}
+
+std::string mlir::edg::formatNumber(double value) {
+  char text[40];
+  std::snprintf(text, sizeof(text), "%.9g", value);
+  return text;
+}
+
+std::string mlir::edg::floatLiteral(double value) {
+  std::string s = formatNumber(value);
+  if (s.find_first_of(".eEn") == std::string::npos) // "50", not "inf"/"nan"
+    s += ".0";
+  return s + "f";
+}
+
+std::string mlir::edg::escapeC(StringRef text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '"' || c == '\\')
+      out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+std::string mlir::edg::kernelKind(Block &body) {
+  bool row = false;
+  for (Operation &op : body) {
+    if (isa<EmbedOp>(op))
+      return "embed";
+    if (isa<RopeOp>(op))
+      return "rope";
+    row |= isRowOp(&op);
+  }
+  return row ? "row" : "elementwise";
+}
+
+/// `name[attrs]` of one body op, attrs that change the computation only.
+static std::string opKey(Operation &op) {
+  std::string name = op.getName().stripDialect().str();
+  if (auto n = dyn_cast<RmsNormOp>(op))
+    return name + "[" + formatNumber(n.getEps().convertToDouble()) + "]";
+  if (auto s = dyn_cast<SoftcapOp>(op))
+    return name + "[" + formatNumber(s.getCap().convertToDouble()) + "]";
+  if (auto e = dyn_cast<EmbedOp>(op))
+    return name + "[" + formatNumber(e.getScale().convertToDouble()) + "]";
+  if (auto r = dyn_cast<RopeOp>(op))
+    return name + "[" + std::to_string(r.getHeadDim()) + "," +
+           formatNumber(r.getTheta().convertToDouble()) + "]";
+  if (auto c = dyn_cast<CastOp>(op)) {
+    std::string t;
+    llvm::raw_string_ostream os(t);
+    os << getElementTypeOrSelf(c.getResult().getType());
+    return name + "[" + t + "]";
+  }
+  return name;
+}
+
+std::string mlir::edg::kernelSignature(Block &body, StringRef kind,
+                                       int64_t rowWidth) {
+  llvm::DenseMap<Value, std::string> names;
+  for (BlockArgument arg : body.getArguments())
+    names[arg] = "i" + std::to_string(arg.getArgNumber());
+  std::string out = kind == "elementwise" ? "ew:"
+                    : kind == "row" ? "row" + std::to_string(rowWidth) + ":"
+                                    : kind.str() + ":";
+  int next = 0;
+  bool first = true;
+  for (Operation &op : body) {
+    if (auto yield = dyn_cast<YieldOp>(op)) {
+      out += "->";
+      for (auto [i, v] : llvm::enumerate(yield.getValues()))
+        out += (i ? "," : "") + names.lookup(v);
+      break;
+    }
+    std::string ops;
+    for (auto [i, v] : llvm::enumerate(op.getOperands()))
+      ops += (i ? "," : "") + names.lookup(v);
+    std::string result = "t" + std::to_string(next++);
+    names[op.getResult(0)] = result;
+    out += (first ? "" : ";") + result + "=" + opKey(op) + "(" + ops + ")";
+    first = false;
+  }
+  return out;
+}
+
+std::string mlir::edg::kernelPattern(Block &body) {
+  std::string out;
+  for (Operation &op : body) {
+    if (isa<YieldOp>(op))
+      break;
+    out += (out.empty() ? "" : "_") + op.getName().stripDialect().str();
+  }
+  return out;
+}

@@ -1,0 +1,34 @@
+//===- model_impl.h - the state behind edg::Model ----------------*- C++ -*-===//
+// SPDX-License-Identifier: Apache-2.0
+//
+// Model::Impl, shared by the files that implement the API: model.cc
+// (loading, inference, generation) and train.cc (training). Private to the
+// runtime library; applications see only include/edg/edg.h.
+//===----------------------------------------------------------------------===//
+#ifndef EDG_RUNTIME_API_MODEL_IMPL_H
+#define EDG_RUNTIME_API_MODEL_IMPL_H
+
+#include "runtime/core/model_file.h"
+#include "runtime/core/train_state.h"
+#include "runtime/core/weights.h"
+#include "runtime/cpu/executor.h"
+#include "runtime/include/edg/edg.h"
+
+#include <memory>
+#include <string>
+
+namespace edg {
+
+struct Model::Impl {
+  ModelFile file;
+  WeightStore weights;
+  std::string model_type;
+  std::unique_ptr<cpu::Executor> executor;
+  /// Optimizer state, created by the first training call after binding.
+  std::unique_ptr<TrainState> train;
+  TrainOverrides overrides;
+};
+
+} // namespace edg
+
+#endif // EDG_RUNTIME_API_MODEL_IMPL_H

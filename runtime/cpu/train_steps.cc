@@ -1,0 +1,254 @@
+//===- train_steps.cc - training steps of a model.bin schedule --*- C++ -*-===//
+// SPDX-License-Identifier: Apache-2.0
+//
+// See train_steps.h. Input orders (edg_model.fbs, written by ExportModel):
+//   embed_grad            ids, grad                       -> dtable
+//   rms_norm_grad         x, grad              [w]        -> dx, dw
+//   self_attention_grad   x, positions, grad, [valid] [q k v o]
+//                                                         -> dx, dq, dk, dv, do
+//   cross_attention_grad  x, encoder, grad, [valid] [q k v o]
+//                                                  -> dx, denc, dq, dk, dv, do
+//   mlp_grad              x, grad          [gate up down] -> dx, dg, du, dd
+//   lm_head_grad          x, grad              [table]    -> dx, dtable
+//   cross_entropy_grad    logits, labels                  -> dlogits
+//   distill_kl(_grad)     logits, teacher, index, labels  -> loss | dlogits
+//   clip_grad_norm        g...                            -> norm, g'...
+//   adamw_update          grad                 [w]        -> (none)
+//===----------------------------------------------------------------------===//
+#include "runtime/cpu/train_steps.h"
+
+#include "runtime/core/status.h"
+#include "runtime/core/train_state.h"
+#include "runtime/cpu/train_kernels.h"
+
+#include <cstring>
+
+namespace edg::cpu {
+
+namespace {
+namespace fb = ::edg::schema;
+
+std::string where(const fb::Step &s) {
+  return s.location() && s.location()->size() ? s.location()->str()
+                                              : std::string("(unnamed op)");
+}
+
+MaskKind mask_of(const fb::Step &s) {
+  switch (s.mask()) {
+  case fb::MaskKind::causal: return MaskKind::causal;
+  case fb::MaskKind::bidirectional: return MaskKind::bidirectional;
+  case fb::MaskKind::sliding_causal: return MaskKind::sliding_causal;
+  case fb::MaskKind::sliding_bidirectional: return MaskKind::sliding_bidirectional;
+  case fb::MaskKind::prefix: break;
+  }
+  fail(where(s), ": the prefix mask has no gradient kernel");
+}
+
+/// Shape of output `i` as the function declares it (static for weights).
+std::vector<int64_t> declared_shape(const TrainStepArgs &a, int i) {
+  int32_t id = a.step.outputs()->Get(flatbuffers::uoffset_t(i));
+  const fb::Value *v = a.function.values()->Get(flatbuffers::uoffset_t(id));
+  std::vector<int64_t> shape(v->shape()->begin(), v->shape()->end());
+  for (int64_t d : shape)
+    check(d >= 0, where(a.step), ": output ", i, " needs a static shape");
+  return shape;
+}
+
+Tensor like(const Tensor &t) { return Tensor(DType::f32, t.shape()); }
+
+const uint8_t *key_valid(const TrainStepArgs &a, size_t index) {
+  return a.step.has_key_valid() ? a.inputs.at(index)->data<uint8_t>()
+                                : nullptr;
+}
+
+AttentionLayer layer_of(const fb::Step &s, bool self) {
+  AttentionLayer c;
+  c.H = s.num_heads(), c.K = s.num_kv_heads(), c.hd = s.head_dim();
+  c.scale = float(s.scale());
+  c.softcap = float(s.softcap());
+  c.window = s.window();
+  c.rope_theta = self ? float(s.rope_theta()) : 0.0f;
+  c.mask = self ? mask_of(s) : MaskKind::none_cross;
+  return c;
+}
+
+std::vector<Tensor> attention_grad(const TrainStepArgs &a, bool self) {
+  const Tensor &x = *a.inputs[0], &second = *a.inputs[1], &dy = *a.inputs[2];
+  const Tensor &kv = self ? x : second;
+  const Tensor &wq = *a.weights[0], &wk = *a.weights[1], &wv = *a.weights[2],
+               &wo = *a.weights[3];
+  int64_t B = x.dim(0), T = x.dim(1), d = x.dim(2);
+  int64_t S = kv.dim(1), dkv = kv.dim(2);
+  check(kv.dim(0) == B, where(a.step), ": encoder batch ", kv.dim(0),
+        " differs from decoder batch ", B);
+  std::vector<Tensor> out;
+  out.push_back(like(x));
+  if (!self)
+    out.push_back(like(kv));
+  for (const Tensor *w : a.weights)
+    out.push_back(like(*w));
+  size_t g = self ? 1 : 2; // first weight gradient
+  attention_layer_backward(
+      x.data<float>(), kv.data<float>(), B, T, S, d, dkv,
+      self ? second.data<int32_t>() : nullptr, key_valid(a, 3),
+      wq.data<float>(), wk.data<float>(), wv.data<float>(), wo.data<float>(),
+      layer_of(a.step, self), dy.data<float>(), out[0].data<float>(),
+      self ? nullptr : out[1].data<float>(), out[g].data<float>(),
+      out[g + 1].data<float>(), out[g + 2].data<float>(),
+      out[g + 3].data<float>());
+  return out;
+}
+
+Tensor scalar(float value) {
+  Tensor t(DType::f32, {});
+  t.data<float>()[0] = value;
+  return t;
+}
+
+std::vector<Tensor> distill(const TrainStepArgs &a, bool grad) {
+  const Tensor &s = *a.inputs[0], &t = *a.inputs[1], &index = *a.inputs[2],
+               &labels = *a.inputs[3];
+  int64_t B = s.dim(0), T = s.dim(1), V = s.dim(2), Tt = t.dim(1);
+  check(t.dim(0) == B && t.dim(2) == V, where(a.step), ": teacher logits ",
+        shape_str(t.shape()), " do not match the student's ",
+        shape_str(s.shape()));
+  Tensor d = grad ? like(s) : Tensor();
+  float loss = distill_kl(s.data<float>(), t.data<float>(),
+                          index.data<int32_t>(), labels.data<int32_t>(), B, T,
+                          Tt, V, float(a.step.temperature()),
+                          float(a.step.loss_weight()),
+                          int32_t(a.step.ignore_index()),
+                          grad ? d.data<float>() : nullptr);
+  std::vector<Tensor> out;
+  out.push_back(grad ? std::move(d) : scalar(loss));
+  return out;
+}
+
+std::vector<Tensor> clip(const TrainStepArgs &a) {
+  std::vector<Tensor> out;
+  out.push_back(scalar(0.0f));
+  std::vector<float *> ptrs;
+  std::vector<int64_t> sizes;
+  for (const Tensor *g : a.inputs) {
+    out.push_back(g->clone());
+    ptrs.push_back(out.back().data<float>());
+    sizes.push_back(out.back().numel());
+  }
+  double max_norm = a.step.max_norm();
+  if (a.state && a.state->overrides.max_grad_norm)
+    max_norm = *a.state->overrides.max_grad_norm;
+  float norm = clip_grad_norm(ptrs, sizes, float(max_norm));
+  out[0].data<float>()[0] = norm;
+  if (a.state)
+    a.state->last_grad_norm = norm;
+  return out;
+}
+
+void adamw(const TrainStepArgs &a) {
+  const fb::Step &s = a.step;
+  check(a.state != nullptr, where(s),
+        ": adamw_update needs a training state; run the step through "
+        "Model::train_step");
+  TrainState &st = *a.state;
+  const int64_t t = st.global_step; // 1-based number of this step
+  if (t <= s.frozen_steps())
+    return; // the paper's warm-up freeze
+  const TrainOverrides &o = st.overrides;
+  int32_t index = a.weight_ids.at(0);
+  Tensor &w = st.weights().get(index);
+  const Tensor &g = *a.inputs[0];
+  check(g.shape() == w.shape(), where(s), ": gradient ", shape_str(g.shape()),
+        " does not match weight ", shape_str(w.shape()));
+  AdamWParams p;
+  p.lr = scheduled_lr(o.lr.value_or(s.lr()), t,
+                      o.warmup_steps.value_or(s.warmup_steps()),
+                      o.total_steps.value_or(s.total_steps()),
+                      o.min_lr_ratio.value_or(s.min_lr_ratio()));
+  p.beta1 = o.beta1.value_or(s.beta1());
+  p.beta2 = o.beta2.value_or(s.beta2());
+  p.eps = o.eps.value_or(s.eps());
+  p.weight_decay = o.weight_decay.value_or(s.weight_decay());
+  p.step = ++st.param_step(index);
+  adamw_step(w.data<float>(), g.data<float>(), st.exp_avg(index).data<float>(),
+             st.exp_avg_sq(index).data<float>(), w.numel(), p);
+}
+} // namespace
+
+bool is_train_step(schema::OpKind kind) {
+  return int(kind) >= int(fb::OpKind::embed_grad) &&
+         int(kind) <= int(fb::OpKind::adamw_update);
+}
+
+std::vector<Tensor> run_train_step(const TrainStepArgs &a) {
+  const fb::Step &s = a.step;
+  std::vector<Tensor> out;
+  switch (s.op()) {
+  case fb::OpKind::embed_grad: {
+    const Tensor &ids = *a.inputs[0], &dy = *a.inputs[1];
+    std::vector<int64_t> shape = declared_shape(a, 0); // [V, d]
+    out.emplace_back(DType::f32, shape);
+    embed_backward(ids.data<int32_t>(), ids.numel(), dy.data<float>(),
+                   shape[0], shape[1], float(s.scale()),
+                   out[0].data<float>());
+    return out;
+  }
+  case fb::OpKind::rms_norm_grad: {
+    const Tensor &x = *a.inputs[0], &dy = *a.inputs[1], &w = *a.weights[0];
+    int64_t d = x.dim(-1);
+    out.push_back(like(x));
+    out.push_back(like(w)); // zeros: rms_norm_backward accumulates dw
+    rms_norm_backward(x.data<float>(), w.data<float>(), dy.data<float>(),
+                      x.numel() / d, d, float(s.eps()), out[0].data<float>(),
+                      out[1].data<float>());
+    return out;
+  }
+  case fb::OpKind::self_attention_grad:
+    return attention_grad(a, /*self=*/true);
+  case fb::OpKind::cross_attention_grad:
+    return attention_grad(a, /*self=*/false);
+  case fb::OpKind::mlp_grad: {
+    const Tensor &x = *a.inputs[0], &dy = *a.inputs[1];
+    int64_t d = x.dim(-1), N = x.numel() / d, I = a.weights[0]->dim(0);
+    out.push_back(like(x));
+    for (const Tensor *w : a.weights)
+      out.push_back(like(*w));
+    mlp_backward(x.data<float>(), N, d, I, a.weights[0]->data<float>(),
+                 a.weights[1]->data<float>(), a.weights[2]->data<float>(),
+                 dy.data<float>(), out[0].data<float>(), out[1].data<float>(),
+                 out[2].data<float>(), out[3].data<float>());
+    return out;
+  }
+  case fb::OpKind::lm_head_grad: {
+    const Tensor &x = *a.inputs[0], &dy = *a.inputs[1], &table = *a.weights[0];
+    int64_t d = x.dim(-1), N = x.numel() / d, V = table.dim(0);
+    out.push_back(like(x));
+    out.push_back(like(table));
+    lm_head_backward(x.data<float>(), N, d, table.data<float>(), V,
+                     float(s.softcap()), dy.data<float>(),
+                     out[0].data<float>(), out[1].data<float>());
+    return out;
+  }
+  case fb::OpKind::cross_entropy_grad: {
+    const Tensor &logits = *a.inputs[0], &labels = *a.inputs[1];
+    int64_t V = logits.dim(-1), N = logits.numel() / V;
+    out.push_back(like(logits));
+    cross_entropy(logits.data<float>(), labels.data<int32_t>(), N, V,
+                  out[0].data<float>(), int32_t(s.ignore_index()));
+    return out;
+  }
+  case fb::OpKind::distill_kl:
+    return distill(a, /*grad=*/false);
+  case fb::OpKind::distill_kl_grad:
+    return distill(a, /*grad=*/true);
+  case fb::OpKind::clip_grad_norm:
+    return clip(a);
+  case fb::OpKind::adamw_update:
+    adamw(a);
+    return out;
+  default:
+    break;
+  }
+  fail(where(s), ": op kind ", int(s.op()), " is not a training step");
+}
+
+} // namespace edg::cpu
