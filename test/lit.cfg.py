@@ -1,6 +1,7 @@
 # lit.cfg.py - configuration of the EDG lit suite.
 # SPDX-License-Identifier: Apache-2.0
 import os
+import sys
 
 import lit.formats
 from lit.llvm import llvm_config
@@ -14,6 +15,7 @@ config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "fixtures"
 
 config.substitutions.append(("%fixtures", os.path.join(config.edg_src_root, "test", "fixtures")))
 config.substitutions.append(("%src", config.edg_src_root))
+config.substitutions.append(("%python", sys.executable))
 
 llvm_config.use_default_substitutions()
 tool_dirs = [config.edg_tools_dir, config.llvm_tools_dir]
