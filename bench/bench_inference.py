@@ -152,6 +152,16 @@ class HF:
             s = time.perf_counter() - t0
         return s, float(out.double().abs().sum())
 
+    def next_logits(self, row, prefix):
+        """HF's logits for the token after decoder input [BOS] + prefix, encoder input ids[row]."""
+        torch = self.torch
+        ids = self.ids[row:row + 1]
+        dec = torch.tensor([[BOS_ID] + list(prefix)], dtype=torch.long)
+        with torch.inference_mode():
+            out = self.model(input_ids=ids, attention_mask=torch.ones_like(ids), decoder_input_ids=dec,
+                             use_cache=False)
+        return out.logits[0, -1].double()
+
     def generate(self, B):
         torch = self.torch
         ids = self.ids[:B]
@@ -298,6 +308,8 @@ def main():
     ap.add_argument("--vocab", type=int, default=256000)
     ap.add_argument("--seed", type=int, default=5)
     ap.add_argument("--workdir", help="keep the models here (default: a temp folder, removed)")
+    ap.add_argument("--reuse", action="store_true",
+                    help="with --workdir: reuse the models already there (same --seed/--layers/--vocab)")
     ap.add_argument("--json", help="also write the results to this JSON file")
     args = ap.parse_args()
 
@@ -321,12 +333,17 @@ def main():
     os.makedirs(work, exist_ok=True)
     try:
         t0 = time.time()
-        model = build_hf_model(args)
         hf_dir = os.path.join(work, "hf")
-        model.save_pretrained(hf_dir, safe_serialization=True)
         weights = os.path.join(hf_dir, "model.safetensors")
+        if args.reuse and os.path.exists(weights):
+            from transformers import T5GemmaForConditionalGeneration
+            model = T5GemmaForConditionalGeneration.from_pretrained(
+                hf_dir, attn_implementation="eager", dtype=torch.float32).eval()
+        else:
+            model = build_hf_model(args)
+            model.save_pretrained(hf_dir, safe_serialization=True)
         print(f"HF model: {sum(p.numel() for p in model.parameters()) / 1e6:.1f} M parameters, "
-              f"saved to {hf_dir} ({time.time() - t0:.0f} s)", file=sys.stderr)
+              f"in {hf_dir} ({time.time() - t0:.0f} s)", file=sys.stderr)
 
         rng = np.random.default_rng(args.seed)
         ids = rng.integers(FIRST_ORDINARY_ID, args.vocab, size=(maxb, args.enc_len)).tolist()
@@ -338,10 +355,11 @@ def main():
         eng = {}
         if "edg" in engines:
             mlir, mbin = os.path.join(work, "model.mlir"), os.path.join(work, "model.bin")
-            run([os.path.join(bindir, "edg-import"), os.path.join(hf_dir, "config.json"), "-o", mlir,
-                 "--weights", weights])
-            run([os.path.join(bindir, "edg-compile"), mlir, "-o", mbin, "--max-batch", str(maxb),
-                 "--max-seq", str(max(args.enc_len, args.new_tokens + 1))])
+            if not (args.reuse and os.path.exists(mbin)):
+                run([os.path.join(bindir, "edg-import"), os.path.join(hf_dir, "config.json"), "-o", mlir,
+                     "--weights", weights])
+                run([os.path.join(bindir, "edg-compile"), mlir, "-o", mbin, "--max-batch", str(maxb),
+                     "--max-seq", str(max(args.enc_len, args.new_tokens + 1))])
             eng["edg"] = EDG(os.path.join(bindir, "edg-bench-infer"), mbin, weights, ids_file, args.threads)
         if "hf" in engines:
             eng["hf"] = HF(model, ids, args)
@@ -349,7 +367,8 @@ def main():
             import ctranslate2
             ct2_dir = os.path.join(work, "ct2")
             t1 = time.time()
-            convert_ct2(hf_dir, ct2_dir, args.vocab)
+            if not (args.reuse and os.path.exists(os.path.join(ct2_dir, "model.bin"))):
+                convert_ct2(hf_dir, ct2_dir, args.vocab)
             print(f"CTranslate2 {ctranslate2.__version__}: converted in {time.time() - t1:.0f} s",
                   file=sys.stderr)
             eng["ct2"] = CT2(ct2_dir, ids, args)
@@ -372,12 +391,23 @@ def main():
             total = sum(len(r) for r in hf_tok)
             checks["edg_hf_greedy_tokens_equal"] = f"{same}/{total}"
             print(f"sanity: EDG and HF greedy tokens agree on {same}/{total}", file=sys.stderr)
-            if rel > 1e-4 or edg_tok != hf_tok:
-                for r, (ra, rb) in enumerate(zip(edg_tok, hf_tok)):
-                    if ra != rb:
-                        k = next(i for i, (a, b) in enumerate(zip(ra, rb)) if a != b)
-                        print(f"  row {r}: first difference at token {k}: EDG {ra[k:k + 4]} HF {rb[k:k + 4]}",
-                              file=sys.stderr)
+            ok = rel <= 1e-4
+            # A row may part ways at a near-tie (two logits within fp32 noise, likely with 256000
+            # random rows): accept it when HF's own logits for the two tokens are that close.
+            for r, (ra, rb) in enumerate(zip(edg_tok, hf_tok)):
+                if ra == rb:
+                    continue
+                k = next(i for i, (a, b) in enumerate(zip(ra, rb)) if a != b)
+                lg = eng["hf"].next_logits(r, rb[:k])
+                gap = float(lg[rb[k]] - lg[ra[k]])
+                tol = 1e-4 * float(lg.abs().max())
+                tie = 0 <= gap <= tol
+                ok = ok and tie
+                note = f"near-tie, gap {gap:.2e} <= {tol:.1e}" if tie else f"NOT a tie: gap {gap:.3e} > {tol:.1e}"
+                checks[f"edg_hf_row{r}"] = f"diverge at token {k} ({note})"
+                print(f"  row {r}: first difference at token {k}: EDG {ra[k]} HF {rb[k]}; HF logits "
+                      f"{float(lg[ra[k]]):.6f} vs {float(lg[rb[k]]):.6f} ({note})", file=sys.stderr)
+            if not ok:
                 sys.exit("sanity check failed: EDG does not reproduce HF")
             if "ct2" in eng:
                 _, ct_tok = gen("ct2", maxb)

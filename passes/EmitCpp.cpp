@@ -105,12 +105,12 @@ inline float edg_gelu_tanh(float u) {
                                     int64_t hd, const int32_t *positions,
                                     float theta) {
   const int64_t half = hd / 2;
-  std::vector<float> inv_freq(size_t(half));
+  std::vector<float> inv_freq(static_cast<size_t>(half));
   for (int64_t i = 0; i < half; ++i)
     inv_freq[size_t(i)] = 1.0f / std::pow(theta, float(2 * i) / float(hd));
 #pragma omp parallel for schedule(static) if (rows * heads * hd >= 32768)
   for (int64_t r = 0; r < rows; ++r) {
-    std::vector<float> c(size_t(half)), s(size_t(half));
+    std::vector<float> c(static_cast<size_t>(half)), s(static_cast<size_t>(half));
     const float pos = float(positions[r]);
     for (int64_t i = 0; i < half; ++i) {
       const float angle = pos * inv_freq[size_t(i)];
@@ -214,7 +214,7 @@ LogicalResult mlir::edg::emitCpp(ModuleOp module, llvm::raw_ostream &os) {
                        k.getOrigin().str(), type.getNumInputs(),
                        type.getNumResults(), k.getRowWidth()});
     } else if (auto a = dyn_cast<AttentionKernelOp>(op)) {
-      std::string signature = "attention:" + a.getSymName().str();
+      std::string signature = attentionSignature(a);
       banner(os, a.getSymName(), "attention kernel", a.getUses(), a.getOrigin(),
              signature);
       os << "//===" << std::string(70, '-') << "===//\n";

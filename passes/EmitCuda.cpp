@@ -133,7 +133,9 @@ void banner(llvm::raw_ostream &os, KernelOp k, StringRef launch) {
      << "//   origin:    " << k.getOrigin() << "\n"
      << "//   signature: " << k.getSignature() << "\n"
      << "// edg-launch: " << k.getSymName() << " kind=" << k.getKind() << " "
-     << launch << "\n"
+     << launch << " width=" << k.getRowWidth() << " dtype="
+     << dtypeName(getElementTypeOrSelf(k.getFunctionType().getResult(0)))
+     << " signature=" << k.getSignature() << "\n"
      << "//===" << std::string(70, '-') << "===//\n";
 }
 

@@ -11,8 +11,10 @@
 // accumulate in fp32 and round once.
 //
 // Every kernel's launch configuration is printed as one machine-readable
-// comment line the runtime can read from the stored source:
-//   // edg-launch: <name> kind=<kind> block=<threads> smem=<bytes> grid=<rule>
+// comment line the runtime reads from the stored source (runtime/cuda/
+// cuda_kernels.cc), fields separated by single spaces:
+//   // edg-launch: <name> kind=<kind> block=<threads> smem=<bytes>
+//   //   grid=<rule> width=<row width> dtype=<f32|bf16|f16> signature=<sig>
 //===----------------------------------------------------------------------===//
 #ifndef EDG_PASSES_EMITCUDA_H
 #define EDG_PASSES_EMITCUDA_H

@@ -218,7 +218,9 @@ LogicalResult cuda::emitAttention(AttentionKernelOp k, llvm::raw_ostream &os) {
      << (k.getHasKeyValid() ? ", key padding" : "") << ", " << path
      << " tiles " << t.bm << "x" << t.bn << "\n"
      << "// edg-launch: " << name << " kind=attention block=128 smem="
-     << t.bytes << " grid=ceil(T/" << t.bm << "),H,B\n"
+     << t.bytes << " grid=ceil(T/" << t.bm << "),H,B width=" << t.bm
+     << " dtype=" << dtypeName(elt) << " signature=" << attentionSignature(k)
+     << "\n"
      << "//===" << std::string(70, '-') << "===//\n"
      << "extern \"C\" __global__ void __launch_bounds__(128) " << name << "(\n"
      << "    const " << T << " *__restrict__ q, const " << T

@@ -137,6 +137,34 @@ std::string mlir::edg::kernelSignature(Block &body, StringRef kind,
   return out;
 }
 
+std::string mlir::edg::attentionSignature(AttentionKernelOp op) {
+  auto num = [](std::optional<APFloat> v) {
+    return v ? formatNumber(v->convertToDouble()) : std::string("0");
+  };
+  return "attention:mask=" + stringifyMaskKind(op.getMask().getKind()).str() +
+         ";window=" + std::to_string(op.getMask().getWindow()) +
+         ";H=" + std::to_string(op.getNumHeads()) +
+         ";K=" + std::to_string(op.getNumKvHeads()) +
+         ";hd=" + std::to_string(op.getHeadDim()) +
+         ";scale=" + formatNumber(op.getScale().convertToDouble()) +
+         ";cap=" + num(op.getSoftcap()) + ";rope=" + num(op.getRopeTheta()) +
+         ";pos=" + (op.getHasPositions() ? "1" : "0") +
+         ";kpad=" + (op.getHasKeyValid() ? "1" : "0");
+}
+
+std::string mlir::edg::dtypeName(Type t) {
+  if (t.isBF16())
+    return "bf16";
+  if (t.isF16())
+    return "f16";
+  if (t.isF32())
+    return "f32";
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << t;
+  return s;
+}
+
 std::string mlir::edg::kernelPattern(Block &body) {
   std::string out;
   for (Operation &op : body) {

@@ -53,6 +53,14 @@ std::string kernelKind(Block &body);
 /// the same string from its steps (runtime/cpu/generated_kernels.h).
 std::string kernelSignature(Block &body, StringRef kind, int64_t rowWidth);
 
+/// Canonical spec of an attention kernel, e.g.
+/// `attention:mask=sliding_causal;window=4096;H=8;K=4;hd=256;scale=0.0625;`
+/// `cap=50;rope=10000;pos=1;kpad=1` (cap/rope 0 when absent).
+std::string attentionSignature(AttentionKernelOp op);
+
+/// Short name of an element type in kernel metadata: f32, bf16, f16.
+std::string dtypeName(Type elementType);
+
 /// Short readable name of a body's op sequence ("rms_norm_add_rms_norm").
 std::string kernelPattern(Block &body);
 

@@ -17,6 +17,7 @@
 #include "passes/KernelUtils.h"
 #include "passes/Passes.h"
 
+#include "mlir/IR/IRMapping.h"
 #include "llvm/ADT/StringMap.h"
 
 namespace mlir::edg {
@@ -107,9 +108,17 @@ private:
       existing.setUses(existing.getUses() + 1);
       return existing;
     }
+    // Origin: the model ops the body came from (a fusion's own location may
+    // be unnamed), else `loc`.
+    SmallVector<Location> locs;
+    for (Operation &op : block.without_terminator())
+      locs.push_back(op.getLoc());
+    std::string origin = originOf(FusedLoc::get(loc.getContext(), locs));
+    if (origin == "(unnamed)")
+      origin = originOf(loc);
     std::string name = kernelPattern(block) + "_" + std::to_string(counter++);
-    auto kernel = kernels.create<KernelOp>(
-        loc, name, type, kind, signature, originOf(loc), rowWidth, 1);
+    auto kernel = kernels.create<KernelOp>(loc, name, type, kind, signature,
+                                           origin, rowWidth, 1);
     kernel.getBody().takeBody(body);
     byKey[key] = kernel;
     return kernel;
@@ -137,7 +146,9 @@ private:
       Block *block = new Block();
       region.push_back(block);
       Value arg = block->addArgument(t, lin.getLoc());
-      OpBuilder eb = OpBuilder::atBlockEnd(block);
+      // The region has no parent op yet: give the builder its context.
+      OpBuilder eb(lin.getContext());
+      eb.setInsertionPointToEnd(block);
       Value capped = eb.create<SoftcapOp>(lin.getLoc(), t, arg, cap);
       eb.create<YieldOp>(lin.getLoc(), capped);
       auto type = FunctionType::get(lin.getContext(), {t}, {t});
@@ -196,7 +207,7 @@ private:
     OpBuilder b(op);
     auto launch = b.create<LaunchOp>(op.getLoc(), op.getResult().getType(),
                                      kernel.getSymName(), operands);
-    op.replaceAllUsesWith(launch.getResults());
+    op.getResult().replaceAllUsesWith(launch.getResult(0));
     op.erase();
   }
 

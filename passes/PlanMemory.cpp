@@ -11,7 +11,8 @@
 // the results are placed first and only then are the operands whose last use
 // is i freed: a kernel may read an input while writing its output, so the
 // two must never share bytes. Weights (edg.use_weight) and arguments live
-// outside the arena. Attributes written:
+// outside the arena; a result that is not a tensor of numbers gets -1.
+// Attributes written:
 //   op:       arena_offsets = array<i64: ...>   (one per result)
 //   function: edg.arena_size (bytes), edg.arena_unplanned_size (sum of all
 //             slots, what one buffer per value would cost)
@@ -94,12 +95,12 @@ private:
 struct PlanMemory : mlir::edg::impl::PlanMemoryBase<PlanMemory> {
   using Base::Base;
 
-  /// Bytes of `type` at the compiled maxima, or failure for a non-tensor.
-  FailureOr<int64_t> bytesOf(Operation *op, Type type) {
+  /// Bytes of `type` at the compiled maxima, or failure for what has no
+  /// place in the arena (not a ranked tensor of numbers).
+  FailureOr<int64_t> bytesOf(Type type) {
     auto t = dyn_cast<RankedTensorType>(type);
     if (!t || !t.getElementType().isIntOrFloat())
-      return op->emitOpError() << "has a result edg-plan-memory cannot place: "
-                               << type;
+      return failure();
     int64_t n = 1, dynamicSeen = 0;
     for (int64_t d : t.getShape())
       n *= ShapedType::isDynamic(d) ? (dynamicSeen++ ? maxSeq : maxBatch) : d;
@@ -137,9 +138,13 @@ struct PlanMemory : mlir::edg::impl::PlanMemoryBase<PlanMemory> {
         continue;
       SmallVector<int64_t> offsets;
       for (Value r : op.getResults()) {
-        FailureOr<int64_t> bytes = bytesOf(&op, r.getType());
-        if (failed(bytes))
-          return failure();
+        // Not a tensor (a token, a scalar of some other dialect): -1, and
+        // whoever produces it owns its storage.
+        FailureOr<int64_t> bytes = bytesOf(r.getType());
+        if (failed(bytes)) {
+          offsets.push_back(-1);
+          continue;
+        }
         int64_t offset = arena.allocate(*bytes);
         slot[r] = {offset, *bytes};
         offsets.push_back(offset);

@@ -17,6 +17,10 @@ config.substitutions.append(("%fixtures", os.path.join(config.edg_src_root, "tes
 config.substitutions.append(("%src", config.edg_src_root))
 config.substitutions.append(("%python", sys.executable))
 
+# `REQUIRES: cuda`: built with NVRTC (EDG_ENABLE_CUDA); no GPU is needed.
+if getattr(config, "edg_enable_cuda", "").upper() in ("ON", "1", "TRUE", "YES"):
+    config.available_features.add("cuda")
+
 llvm_config.use_default_substitutions()
 tool_dirs = [config.edg_tools_dir, config.llvm_tools_dir]
 llvm_config.add_tool_substitutions(

@@ -88,7 +88,7 @@ LogicalResult LinearOp::verify() {
   SmallVector<int64_t> want(x.begin(), x.end());
   want.back() = w[0];
   if (!agree(x.back(), w[1]))
-    return emitOpError() << "input width " << str(x.back()) << " does not match "
+    return emitOpError() << "input width " << x.back() << " does not match "
                          << "the weight's in dim " << w[1];
   if (failed(expectShape(*this, getResult(), "result", want, "([..., out])")) ||
       failed(sameElementType(*this, getWeight(), "weight", getInput())) ||

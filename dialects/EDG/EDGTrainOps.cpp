@@ -236,9 +236,11 @@ LogicalResult AdamWUpdateOp::verify() {
     return failure();
   if (getWeightDecay().convertToDouble() < 0.0)
     return emitOpError("weight_decay must be >= 0");
-  if (getWarmupSteps() < 0 || getTotalSteps() < 0 || getFrozenSteps() < 0)
+  // I64Attr getters return the raw bits as uint64_t.
+  int64_t warmup = int64_t(getWarmupSteps()), total = int64_t(getTotalSteps());
+  if (warmup < 0 || total < 0 || int64_t(getFrozenSteps()) < 0)
     return emitOpError("warmup_steps, total_steps and frozen_steps must be >= 0");
-  if (getTotalSteps() > 0 && getTotalSteps() <= getWarmupSteps())
+  if (total > 0 && total <= warmup)
     return emitOpError("total_steps must exceed warmup_steps (or be 0 for no "
                        "decay)");
   double ratio = getMinLrRatio().convertToDouble();

@@ -14,6 +14,7 @@
 #include "runtime/core/sampling.h"
 #include "runtime/core/weights.h"
 #include "runtime/cpu/executor.h"
+#include "runtime/cuda/cuda_device.h"
 
 #include <algorithm>
 
@@ -28,6 +29,9 @@ Model::~Model() = default;
 Model Model::load(const std::string &path) {
   auto impl = std::make_unique<Impl>();
   impl->file = ModelFile::load(path);
+  // CUDA when a device answers and EDG_DEVICE allows; there is no CUDA
+  // executor yet, so this only reports (once) and enforces EDG_DEVICE.
+  cuda::select_backend(/*have_cuda_executor=*/false);
   const schema::Model &m = impl->file.model();
   impl->model_type = m.model_type() ? m.model_type()->str() : "unknown";
   impl->executor = std::make_unique<cpu::Executor>(impl->file, impl->weights);
@@ -187,6 +191,12 @@ std::vector<TokenIds> Model::generate(const std::vector<TokenIds> &prompts,
   Batch e;
   cpu::RunOptions run_options;
   run_options.logits_last_only = true;
+  // Greedy: the lm_head step picks the tokens itself (the argmax of the same
+  // logits, without reading all of the fp32 head; cpu/greedy_head.h).
+  const bool greedy = options.temperature <= 0.0f;
+  std::vector<int32_t> greedy_tokens(static_cast<size_t>(B));
+  if (greedy)
+    run_options.greedy_tokens = greedy_tokens.data();
   cpu::KvState state;
   Tensor logits;
   if (encdec) {
@@ -219,7 +229,8 @@ std::vector<TokenIds> Model::generate(const std::vector<TokenIds> &prompts,
         continue;
       }
       int32_t token =
-          sample_token(logits.data<float>() + r * V, V, sampling, rng);
+          greedy ? greedy_tokens[size_t(r)]
+                 : sample_token(logits.data<float>() + r * V, V, sampling, rng);
       out[size_t(r)].push_back(token);
       next[size_t(r)] = token;
       if (std::find(stops.begin(), stops.end(), token) != stops.end() ||

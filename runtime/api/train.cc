@@ -139,7 +139,8 @@ TrainState &state_of(const ModelFile &file, WeightStore &weights,
 float Model::train_step(const TrainBatch &batch) {
   const fb::Function &fn = entry(impl_->file, "train_step");
   std::vector<const Tensor *> args = arguments(impl_->file, fn, batch);
-  TrainState &state = state_of(impl_->file, impl_->weights, impl_->train, impl_->overrides);
+  TrainState &state =
+      state_of(impl_->file, impl_->weights, impl_->train, impl_->overrides);
   cpu::RunOptions options;
   options.train = &state;
   ++state.global_step; // the adamw steps see the 1-based step number
@@ -199,10 +200,11 @@ float Model::last_grad_norm() const {
   return impl_->train ? impl_->train->last_grad_norm : 0.0f;
 }
 
-void Model::save_checkpoint(
-    const std::string &dir,
-    const std::map<std::string, std::string> &metadata) const {
-  state_of(impl_->file, impl_->weights, impl_->train, impl_->overrides).save(dir, metadata);
+void Model::save_checkpoint(const std::string &dir,
+                            const std::map<std::string, std::string> &metadata,
+                            const std::vector<std::string> &copy_files) const {
+  state_of(impl_->file, impl_->weights, impl_->train, impl_->overrides)
+      .save(dir, metadata, copy_files);
 }
 
 std::map<std::string, std::string>
@@ -213,7 +215,8 @@ Model::load_checkpoint(const std::string &dir) {
         " does not exist; is ", dir, " a checkpoint written by "
         "save_checkpoint?");
   bind_weights({weights});
-  return state_of(impl_->file, impl_->weights, impl_->train, impl_->overrides).load(dir);
+  return state_of(impl_->file, impl_->weights, impl_->train, impl_->overrides)
+      .load(dir);
 }
 
 } // namespace edg

@@ -55,7 +55,8 @@ Tensor &TrainState::moment(std::vector<Tensor> &set, int32_t index) {
 }
 
 void TrainState::save(const std::string &dir,
-                      const std::map<std::string, std::string> &metadata) const {
+                      const std::map<std::string, std::string> &metadata,
+                      const std::vector<std::string> &copy_files) const {
   check(!dir.empty(), "save_checkpoint: the directory name is empty");
   fs::path target = fs::path(dir);
   if (target.filename().empty())
@@ -86,6 +87,11 @@ void TrainState::save(const std::string &dir,
     write_safetensors((tmp / "model.safetensors").string(), weights,
                       {{"format", "pt"}});
     write_safetensors((tmp / "optimizer.safetensors").string(), moments, meta);
+    for (const std::string &file : copy_files) {
+      fs::copy_file(file, tmp / fs::path(file).filename(),
+                    fs::copy_options::overwrite_existing, ec);
+      check(!ec, "save_checkpoint: cannot copy ", file, ": ", ec.message());
+    }
     replace_directory(tmp, target);
   } catch (...) {
     fs::remove_all(tmp, ec);

@@ -69,8 +69,11 @@ public:
 
   /// Writes a checkpoint directory (see the file comment); `metadata` is
   /// stored with the optimizer state and returned by load().
+  /// `copy_files` (e.g. the HF config.json) are copied into the directory
+  /// before it is renamed into place.
   void save(const std::string &dir,
-            const std::map<std::string, std::string> &metadata) const;
+            const std::map<std::string, std::string> &metadata,
+            const std::vector<std::string> &copy_files = {}) const;
   /// Restores the moments, steps and metadata of a checkpoint written by
   /// save(). The weights are bound separately (from dir/model.safetensors).
   std::map<std::string, std::string> load(const std::string &dir);

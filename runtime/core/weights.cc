@@ -121,6 +121,7 @@ void WeightStore::bind(const schema::Model &model,
   }
   tensors_ = std::move(tensors);
   sources_ = std::move(sources);
+  versions_.assign(tensors_.size(), ++last_version_);
 }
 
 int64_t WeightStore::parameter_count() const {

@@ -34,7 +34,20 @@ public:
 
   bool bound() const { return !tensors_.empty(); }
   const Tensor &get(int32_t index) const { return tensors_.at(size_t(index)); }
-  Tensor &get(int32_t index) { return tensors_.at(size_t(index)); }
+  /// Mutable access (training updates) counts as a change of that weight:
+  /// its version() moves on, so caches derived from it are rebuilt. Call it
+  /// again for every update rather than keeping the reference.
+  Tensor &get(int32_t index) {
+    Tensor &t = tensors_.at(size_t(index));
+    versions_[size_t(index)] = ++last_version_;
+    return t;
+  }
+  /// Changes whenever weight `index` may have changed (bind, mutable get), so
+  /// that derived data (the runtime's int8 copy of the LM head) can be keyed
+  /// by (index, version). Never 0 for a bound weight.
+  uint64_t version(int32_t index) const {
+    return versions_.at(size_t(index));
+  }
   size_t size() const { return tensors_.size(); }
   WeightSource source(int32_t index) const { return sources_.at(size_t(index)); }
   /// Total number of parameters (elements).
@@ -43,6 +56,8 @@ public:
 private:
   std::vector<Tensor> tensors_;
   std::vector<WeightSource> sources_;
+  std::vector<uint64_t> versions_;
+  uint64_t last_version_ = 0;
 };
 
 } // namespace edg

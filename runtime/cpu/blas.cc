@@ -2,14 +2,19 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // Loads OpenBLAS's cblas_sgemm with dlopen (after pinning OPENBLAS_CORETYPE on
-// AVX-512 machines, see TOOLCHAIN.md "CPU GEMM: a measured trap"), sets its
-// thread count to the usable cores, and routes the three row-major GEMM shapes
-// to it. Without OpenBLAS it uses a cache-blocked OpenMP C++ GEMM.
+// AVX-512 machines, see TOOLCHAIN.md "CPU GEMM: a measured trap") and routes
+// the three row-major GEMM shapes to it. OpenBLAS runs single-threaded: EDG's
+// thread pool (parallel.h) splits each large GEMM into column (or row) blocks,
+// one OpenBLAS call per block, so that the runtime has one thread pool instead
+// of two pools that spin against each other on a few cores. Without OpenBLAS it
+// uses a cache-blocked OpenMP C++ GEMM. Decode-shaped products (M <= 8) use
+// the streaming AVX2 kernel below.
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/cpu/blas.h"
 
 #include "runtime/core/status.h"
+#include "runtime/cpu/parallel.h"
 
 #include <algorithm>
 #include <climits>
@@ -20,7 +25,13 @@
 #include <vector>
 
 #include <dlfcn.h>
+#include <omp.h>
 #include <sched.h>
+
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#define EDG_SKINNY_AVX2 1
+#endif
 
 namespace edg::cpu {
 
@@ -115,18 +126,18 @@ Blas load_blas() {
   if (auto parallel =
           reinterpret_cast<int (*)()>(::dlsym(h, "openblas_get_parallel")))
     b.pthreads = parallel() == 1;
-  int threads = usable_cores();
-  if (const char *env = std::getenv("OPENBLAS_NUM_THREADS"))
-    threads = std::max(1, std::atoi(env)); // respect the user's setting
-  else if (b.set_threads)
-    b.set_threads(threads);
+  // One OpenBLAS thread per call: parallelism comes from EDG's thread pool
+  // (parallel.h: EDG_NUM_THREADS / OMP_NUM_THREADS), see sgemm_parallel.
+  if (b.set_threads)
+    b.set_threads(1);
+  int threads = num_threads();
   std::string core = "unknown";
   if (auto corename =
           reinterpret_cast<char *(*)()>(::dlsym(h, "openblas_get_corename")))
     if (const char *c = corename())
       core = c;
-  b.description =
-      "OpenBLAS (core " + core + ", " + std::to_string(threads) + " threads)";
+  b.description = "OpenBLAS (core " + core + ", " + std::to_string(threads) +
+                  " threads, split by EDG)";
   // Old generic kernels on a machine with AVX2/FMA mean OpenBLAS did not
   // recognise the CPU: say how to fix it rather than run silently slow.
   static const char *slow[] = {"Prescott", "Core2",   "Penryn",    "Dunnington",
@@ -164,6 +175,34 @@ void check_args(const char *fn, int64_t M, int64_t N, int64_t K, const float *A,
 /// sgemm_nt with at most this many rows goes to sgemm_nt_skinny.
 constexpr int64_t kSkinnyMaxM = 8;
 
+/// The library GEMM on the thread pool: the larger of M and N is cut into
+/// blocks (multiples of 16, about 4 per thread, at least 64 wide), each block
+/// one single-threaded OpenBLAS call. Inside a parallel region, for small
+/// products, and for the builtin fallback (which threads itself) it is one
+/// call.
+void sgemm_parallel(bool ta, bool tb, int64_t M, int64_t N, int64_t K,
+                    const float *A, int64_t lda, const float *B, int64_t ldb,
+                    float *C, int64_t ldc, float beta) {
+  const bool split_n = N >= M;
+  const int64_t extent = split_n ? N : M;
+  if (num_threads() <= 1 || in_parallel() || omp_in_parallel() ||
+      extent < 128 || !blas().sgemm || double(M) * double(N) * double(K) < 4e6) {
+    detail::sgemm_library(ta, tb, M, N, K, A, lda, B, ldb, C, ldc, beta);
+    return;
+  }
+  int64_t block = grain_for(extent, 64);
+  block = (block + 15) / 16 * 16;
+  parallel_for(extent, block, [&](int64_t lo, int64_t hi) {
+    const int64_t n = hi - lo;
+    if (split_n) // columns [lo, hi) of C: rows of B (tb) or its columns
+      detail::sgemm_library(ta, tb, M, n, K, A, lda, tb ? B + lo * ldb : B + lo,
+                            ldb, C + lo, ldc, beta);
+    else // rows [lo, hi) of C: rows of A, or its columns (ta)
+      detail::sgemm_library(ta, tb, n, N, K, ta ? A + lo : A + lo * lda, lda,
+                            B, ldb, C + lo * ldc, ldc, beta);
+  });
+}
+
 /// C = beta·C for the K == 0 case (BLAS semantics: beta == 0 writes zeros).
 void scale_c(int64_t M, int64_t N, float *C, int64_t ldc, float beta) {
   for (int64_t i = 0; i < M; ++i)
@@ -188,7 +227,7 @@ void dispatch(const char *fn, bool ta, bool tb, int64_t M, int64_t N, int64_t K,
     detail::sgemm_nt_skinny(M, N, K, A, lda, B, ldb, C, ldc, beta);
     return;
   }
-  detail::sgemm_library(ta, tb, M, N, K, A, lda, B, ldb, C, ldc, beta);
+  sgemm_parallel(ta, tb, M, N, K, A, lda, B, ldb, C, ldc, beta);
 }
 
 } // namespace
@@ -206,6 +245,36 @@ void sgemm_nn(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
 void sgemm_tn(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
               const float *B, int64_t ldb, float *C, int64_t ldc, float beta) {
   dispatch("sgemm_tn", true, false, M, N, K, A, lda, B, ldb, C, ldc, beta);
+}
+
+void sgemm_nt_group(int64_t M, int64_t K, const float *A, int64_t lda,
+                    const NtOutput *outs, int count) {
+  int64_t total = 0;
+  for (int i = 0; i < count; ++i) {
+    check_args("sgemm_nt_group", M, outs[i].N, K, A, lda, K, outs[i].B,
+               outs[i].ldb, K, outs[i].C, outs[i].ldc);
+    total += outs[i].N;
+  }
+  if (M > kSkinnyMaxM || K == 0 || M == 0) {
+    for (int i = 0; i < count; ++i)
+      sgemm_nt(M, outs[i].N, K, A, lda, outs[i].B, outs[i].ldb, outs[i].C,
+               outs[i].ldc);
+    return;
+  }
+  const int64_t grain = total * K >= (1 << 16) ? grain_for(total, 16) : total;
+  parallel_for(total, grain, [&](int64_t g0, int64_t g1) {
+    float s[kSkinnyMaxM];
+    for (int64_t g = g0; g < g1; ++g) {
+      int i = 0;
+      int64_t n = g;
+      while (n >= outs[i].N)
+        n -= outs[i++].N;
+      const NtOutput &o = outs[i];
+      detail::dot_rows(o.B + n * o.ldb, M, K, A, lda, s);
+      for (int64_t m = 0; m < M; ++m)
+        o.C[m * o.ldc + n] = s[m];
+    }
+  });
 }
 
 std::string blas_backend() { return blas().description; }
@@ -298,40 +367,108 @@ void sgemm_builtin(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
   }
 }
 
+namespace {
+
+#ifdef EDG_SKINNY_AVX2
+inline float hsum8(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+/// out[m] = A[m, :K]·b[:K] for MR rows of A, with U independent 8-lane
+/// accumulators per row (MR * U <= 8 keeps the FMA pipes busy without
+/// spilling). The summation order depends only on (MR, K).
+template <int MR, int U>
+void dot_rows_avx2(const float *b, const float *A, int64_t lda, int64_t K,
+                   float *out) {
+  __m256 acc[MR][U];
+  for (int m = 0; m < MR; ++m)
+    for (int u = 0; u < U; ++u)
+      acc[m][u] = _mm256_setzero_ps();
+  int64_t k = 0;
+  for (; k + 8 * U <= K; k += 8 * U)
+    for (int u = 0; u < U; ++u) {
+      const __m256 bv = _mm256_loadu_ps(b + k + 8 * u);
+      for (int m = 0; m < MR; ++m)
+        acc[m][u] = _mm256_fmadd_ps(_mm256_loadu_ps(A + m * lda + k + 8 * u),
+                                    bv, acc[m][u]);
+    }
+  for (; k + 8 <= K; k += 8) {
+    const __m256 bv = _mm256_loadu_ps(b + k);
+    for (int m = 0; m < MR; ++m)
+      acc[m][0] =
+          _mm256_fmadd_ps(_mm256_loadu_ps(A + m * lda + k), bv, acc[m][0]);
+  }
+  for (int m = 0; m < MR; ++m) {
+    __m256 t = acc[m][0];
+    for (int u = 1; u < U; ++u)
+      t = _mm256_add_ps(t, acc[m][u]);
+    float sum = hsum8(t);
+    for (int64_t j = k; j < K; ++j)
+      sum += A[m * lda + j] * b[j];
+    out[m] = sum;
+  }
+}
+#endif
+
+} // namespace
+
+void dot_rows(const float *b, int64_t M, int64_t K, const float *A,
+              int64_t lda, float *out) {
+#ifdef EDG_SKINNY_AVX2
+  switch (M) {
+  case 1: return dot_rows_avx2<1, 8>(b, A, lda, K, out);
+  case 2: return dot_rows_avx2<2, 4>(b, A, lda, K, out);
+  case 3: return dot_rows_avx2<3, 2>(b, A, lda, K, out);
+  case 4: return dot_rows_avx2<4, 2>(b, A, lda, K, out);
+  case 5: return dot_rows_avx2<5, 1>(b, A, lda, K, out);
+  case 6: return dot_rows_avx2<6, 1>(b, A, lda, K, out);
+  case 7: return dot_rows_avx2<7, 1>(b, A, lda, K, out);
+  case 8: return dot_rows_avx2<8, 1>(b, A, lda, K, out);
+  default: break;
+  }
+#endif
+  // Portable order: per row, 8 strided partial sums, then K's tail.
+  for (int64_t m = 0; m < M; ++m) {
+    const float *a = A + m * lda;
+    float part[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int64_t k = 0;
+    for (; k + 8 <= K; k += 8)
+      for (int j = 0; j < 8; ++j)
+        part[j] += a[k + j] * b[k + j];
+    float sum = ((part[0] + part[4]) + (part[1] + part[5])) +
+                ((part[2] + part[6]) + (part[3] + part[7]));
+    for (; k < K; ++k)
+      sum += a[k] * b[k];
+    out[m] = sum;
+  }
+}
+
 void sgemm_nt_skinny(int64_t M, int64_t N, int64_t K, const float *A,
                      int64_t lda, const float *B, int64_t ldb, float *C,
                      int64_t ldc, float beta) {
   if (M <= 0 || N <= 0)
     return;
-    // Threads split the rows of B ([N, K], the weight): each row is read from
-    // memory once and dotted with up to 4 rows of A at a time (A stays in
-    // cache), so the cost is one pass over B.
-#pragma omp parallel for schedule(static) if (N * K >= (1 << 16))
-  for (int64_t n = 0; n < N; ++n) {
-    const float *b = B + n * ldb;
-    for (int64_t m0 = 0; m0 < M; m0 += 4) {
-      const int64_t mr = std::min<int64_t>(4, M - m0);
-      const float *a0 = A + m0 * lda;
-      // Rows past M alias row m0; their sums are discarded.
-      const float *a1 = A + (m0 + (mr > 1 ? 1 : 0)) * lda;
-      const float *a2 = A + (m0 + (mr > 2 ? 2 : 0)) * lda;
-      const float *a3 = A + (m0 + (mr > 3 ? 3 : 0)) * lda;
-      float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
-#pragma omp simd reduction(+ : s0, s1, s2, s3)
-      for (int64_t k = 0; k < K; ++k) {
-        const float bk = b[k];
-        s0 += a0[k] * bk;
-        s1 += a1[k] * bk;
-        s2 += a2[k] * bk;
-        s3 += a3[k] * bk;
+  // Threads split the rows of B ([N, K], the weight) into contiguous blocks:
+  // each row is read from memory once and dotted with up to 8 rows of A
+  // (which stay in L1/L2), so the cost is one streaming pass over B.
+  // Blocks of rows go to the pool's threads (a thread preempted on a busy
+  // machine leaves its share to the others).
+  const int64_t grain = N * K >= (1 << 16) ? grain_for(N, 16) : N;
+  parallel_for(N, grain, [&](int64_t n0, int64_t n1) {
+    float s[kSkinnyMaxM];
+    for (int64_t n = n0; n < n1; ++n)
+      for (int64_t m0 = 0; m0 < M; m0 += kSkinnyMaxM) {
+        const int64_t mr = std::min(kSkinnyMaxM, M - m0);
+        dot_rows(B + n * ldb, mr, K, A + m0 * lda, lda, s);
+        for (int64_t r = 0; r < mr; ++r) {
+          float &c = C[(m0 + r) * ldc + n];
+          c = beta == 0.0f ? s[r] : s[r] + beta * c;
+        }
       }
-      const float s[4] = {s0, s1, s2, s3};
-      for (int64_t r = 0; r < mr; ++r) {
-        float &c = C[(m0 + r) * ldc + n];
-        c = beta == 0.0f ? s[r] : s[r] + beta * c;
-      }
-    }
-  }
+  });
 }
 
 } // namespace detail

@@ -12,11 +12,12 @@
 // other shapes call OpenBLAS's cblas_sgemm, loaded at first use with dlopen
 // so that OPENBLAS_CORETYPE can be set before the library initialises
 // (Debian's OpenBLAS 0.3.21 mis-detects the CI Xeon and runs ~5x slower
-// otherwise).
+// otherwise). OpenBLAS itself runs single-threaded; large products are split
+// over EDG's OpenMP threads (OMP_NUM_THREADS), so there is one thread pool.
+// Called inside an OpenMP parallel region, each call runs on its own thread.
 // If OpenBLAS is missing, or EDG_BLAS=builtin is set, a blocked OpenMP C++
 // GEMM is used instead (correct, much slower); the choice is reported once on
-// stderr. Call these from one thread at a time (OpenBLAS threads internally),
-// except inside a BlasSerialScope, where each thread runs its own GEMM.
+// stderr.
 //
 //===----------------------------------------------------------------------===//
 #ifndef EDG_RUNTIME_CPU_BLAS_H
@@ -38,6 +39,22 @@ void sgemm_nn(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
 void sgemm_tn(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
               const float *B, int64_t ldb, float *C, int64_t ldc,
               float beta = 0.0f);
+
+/// One product C[M, N] = A[M, K]·B[N, K]ᵀ of a group sharing A (see
+/// sgemm_nt_group).
+struct NtOutput {
+  const float *B;
+  int64_t ldb, N;
+  float *C;
+  int64_t ldc;
+};
+
+/// C_i = A·B_iᵀ (beta = 0) for `count` products that share A, e.g. the q, k
+/// and v projections of one input. For M <= 8 (decoding) all of them are one
+/// streaming pass in a single parallel region, with the numerics of
+/// sgemm_nt; otherwise one sgemm_nt each.
+void sgemm_nt_group(int64_t M, int64_t K, const float *A, int64_t lda,
+                    const NtOutput *outs, int count);
 
 /// Describes the GEMM in use, e.g. "OpenBLAS (core SkylakeX, 2 threads)" or
 /// "builtin C++ GEMM (...)". Loads the library if not done yet.
@@ -78,10 +95,16 @@ void sgemm_builtin(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
                    const float *A, int64_t lda, const float *B, int64_t ldb,
                    float *C, int64_t ldc, float beta);
 /// sgemm_nt for few rows (M <= 8, decoding): one pass over B, threads split
-/// its rows. sgemm_nt routes such shapes here.
+/// its rows. sgemm_nt routes such shapes here. Every C[m, n] is
+/// dot_rows(B row n, M, ...)[m] for the rows of A in blocks of 8, so callers
+/// can recompute single entries bit for bit.
 void sgemm_nt_skinny(int64_t M, int64_t N, int64_t K, const float *A,
                      int64_t lda, const float *B, int64_t ldb, float *C,
                      int64_t ldc, float beta);
+/// out[m] = A[m, :K]·b[:K] for m < M <= 8, in the order sgemm_nt_skinny uses
+/// for that M and K (AVX2 when compiled with it).
+void dot_rows(const float *b, int64_t M, int64_t K, const float *A,
+              int64_t lda, float *out);
 } // namespace detail
 
 } // namespace edg::cpu

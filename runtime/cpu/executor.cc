@@ -9,11 +9,16 @@
 
 #include "runtime/core/status.h"
 #include "runtime/cpu/blas.h"
+#include "runtime/cpu/greedy_head.h"
 #include "runtime/cpu/kernels.h"
 #include "runtime/cpu/train_steps.h"
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <string>
 
 namespace edg::cpu {
 
@@ -33,7 +38,10 @@ struct Frame {
     return *t;
   }
   void set(const fb::Step &s, int i, Tensor t) {
-    size_t id = size_t(s.outputs()->Get(flatbuffers::uoffset_t(i)));
+    set_value(s.outputs()->Get(flatbuffers::uoffset_t(i)), std::move(t));
+  }
+  void set_value(int32_t value, Tensor t) {
+    size_t id = size_t(value);
     owned[id] = std::move(t);
     view[id] = &owned[id];
   }
@@ -66,11 +74,89 @@ MaskKind mask_of(const fb::Step &s) {
                  "does not take yet");
 }
 
+/// EDG_PROFILE=1: wall time per (entry point, op kind), printed to stderr at
+/// exit. A diagnostic for performance work; off by default.
+class Profile {
+public:
+  static Profile *get() {
+    static Profile *p = std::getenv("EDG_PROFILE") ? new Profile : nullptr;
+    return p;
+  }
+  void add(const std::string &fn, fb::OpKind op, double seconds) {
+    std::lock_guard<std::mutex> lock(mu_);
+    Entry &e = table_[fn + " " + fb::EnumNameOpKind(op)];
+    e.seconds += seconds;
+    ++e.calls;
+  }
+  ~Profile() = default;
+
+private:
+  Profile() { std::atexit([] { get()->print(); }); }
+  void print() {
+    std::lock_guard<std::mutex> lock(mu_);
+    double total = 0.0;
+    for (const auto &kv : table_)
+      total += kv.second.seconds;
+    std::fprintf(stderr, "edg profile (EDG_PROFILE): %.3f s in steps\n", total);
+    for (const auto &kv : table_)
+      std::fprintf(stderr, "  %-32s %9.3f s %5.1f%% %8ld calls\n",
+                   kv.first.c_str(), kv.second.seconds,
+                   total > 0 ? 100.0 * kv.second.seconds / total : 0.0,
+                   long(kv.second.calls));
+  }
+  struct Entry {
+    double seconds = 0.0;
+    int64_t calls = 0;
+  };
+  std::mutex mu_;
+  std::map<std::string, Entry> table_;
+};
+
+} // namespace
+
+/// The int8 copies of LM heads for greedy decoding (cpu/greedy_head.h).
+/// EDG_GREEDY_HEAD=exact turns the int8 search off (full fp32 logits).
+struct Executor::Caches {
+  std::mutex mu;
+  struct Head {
+    uint64_t version = 0;
+    std::shared_ptr<const QuantizedTable> table;
+  };
+  std::map<int32_t, Head> heads;
+
+  std::shared_ptr<const QuantizedTable> head(const WeightStore &w,
+                                             int32_t index) {
+    static const bool off = [] {
+      const char *e = std::getenv("EDG_GREEDY_HEAD");
+      return e && std::strcmp(e, "exact") == 0;
+    }();
+    if (off)
+      return nullptr;
+    std::lock_guard<std::mutex> lock(mu);
+    Head &h = heads[index];
+    if (!h.table || h.version != w.version(index)) {
+      const Tensor &t = w.get(index);
+      h.table = std::make_shared<const QuantizedTable>(
+          QuantizedTable::build(t.data<float>(), t.dim(0), t.dim(1)));
+      h.version = w.version(index);
+    }
+    return h.table;
+  }
+};
+
+Executor::Executor(const ModelFile &file, const WeightStore &weights)
+    : file_(file), weights_(weights), caches_(std::make_shared<Caches>()),
+      kernels_(GeneratedKernels::load(file.model(), file.path())) {}
+
+namespace {
+
 class StepRunner {
 public:
   StepRunner(const fb::Function &fn, const WeightStore &weights,
-             const RunOptions &options, Frame &frame)
-      : fn_(fn), weights_(weights), options_(options), f_(frame) {}
+             const RunOptions &options, Frame &frame,
+             Executor::Caches &caches)
+      : fn_(fn), weights_(weights), options_(options), f_(frame),
+        caches_(caches) {}
 
   void run(const fb::Step &s, int index) {
     switch (s.op()) {
@@ -151,9 +237,13 @@ private:
     const Tensor &gate = weight(s, 0), &up = weight(s, 1), &down = weight(s, 2);
     int64_t d = x.dim(-1), N = x.numel() / d, I = gate.dim(0);
     std::vector<float> g(size_t(N * I)), u(size_t(N * I));
-    linear(x.data<float>(), N, d, gate, g.data());
-    linear(x.data<float>(), N, d, up, u.data());
-    cpu::gelu_tanh_mul(g.data(), u.data(), g.data(), N * I);
+    // gate and up share x: one pass over both weights when decoding.
+    const NtOutput gu[2] = {{gate.data<float>(), d, I, g.data(), I},
+                            {up.data<float>(), d, up.dim(0), u.data(), I}};
+    check(up.dim(0) == I, where(s), ": up_proj has ", up.dim(0),
+          " rows, gate_proj ", I);
+    sgemm_nt_group(N, d, x.data<float>(), d, gu, 2);
+    gelu_tanh_mul_step(s, g.data(), u.data(), N * I);
     Tensor out(DType::f32, x.shape());
     linear(g.data(), N, I, down, out.data<float>());
     f_.set(s, 0, std::move(out));
@@ -175,9 +265,15 @@ private:
     int64_t H = s.num_heads(), K = s.num_kv_heads(), hd = s.head_dim();
     std::vector<float> q(size_t(B * T * H * hd)), k(size_t(B * T * K * hd)),
         v(size_t(B * T * K * hd)), o(size_t(B * T * H * hd));
-    linear(x.data<float>(), B * T, d, weight(s, 0), q.data());
-    linear(x.data<float>(), B * T, d, weight(s, 1), k.data());
-    linear(x.data<float>(), B * T, d, weight(s, 2), v.data());
+    check(weight(s, 0).dim(0) == H * hd && weight(s, 1).dim(0) == K * hd &&
+              weight(s, 2).dim(0) == K * hd,
+          where(s), ": q/k/v projection shapes do not match the head counts");
+    // q, k and v share x: one pass over the three weights when decoding.
+    const NtOutput qkv[3] = {
+        {weight(s, 0).data<float>(), d, H * hd, q.data(), H * hd},
+        {weight(s, 1).data<float>(), d, K * hd, k.data(), K * hd},
+        {weight(s, 2).data<float>(), d, K * hd, v.data(), K * hd}};
+    sgemm_nt_group(B * T, d, x.data<float>(), d, qkv, 3);
     const int32_t *pos = positions.data<int32_t>();
     float theta = float(s.rope_theta());
     rope_rotate_half(q.data(), B, T, H, hd, pos, theta);
@@ -291,15 +387,33 @@ private:
     const Tensor &x = f_.in(s, 0);
     const Tensor &table = weight(s, 0);
     int64_t B = x.dim(0), T = x.dim(1), d = x.dim(2), V = table.dim(0);
-    int64_t rows = options_.logits_last_only ? 1 : T;
-    Tensor out(DType::f32, {B, rows, V});
-    // Rows of x are T apart; the last-position variant reads one per batch.
-    const float *first = x.data<float>() + (T - rows) * d;
-    for (int64_t b = 0; b < B; ++b)
-      sgemm_nt(rows, V, d, first + b * T * d, d, table.data<float>(), d,
-               out.data<float>() + b * rows * V, V);
-    if (s.softcap() > 0)
-      cpu::softcap(out.data<float>(), out.numel(), float(s.softcap()));
+    const float cap = float(s.softcap());
+    if (!options_.logits_last_only) {
+      Tensor out(DType::f32, {B, T, V});
+      sgemm_nt(B * T, V, d, x.data<float>(), d, table.data<float>(), d,
+               out.data<float>(), V);
+      if (cap > 0)
+        cpu::softcap(out.data<float>(), out.numel(), cap);
+      f_.set(s, 0, std::move(out));
+      return;
+    }
+    // The last position of each row: rows of x T*d apart, as one skinny
+    // product per block of 8 rows (one pass over the table per block).
+    const float *last = x.data<float>() + (T - 1) * d;
+    if (options_.greedy_tokens) {
+      std::shared_ptr<const QuantizedTable> qt =
+          caches_.head(weights_, s.weights()->Get(0));
+      greedy_argmax(last, B, T * d, table.data<float>(), V, d, cap, qt.get(),
+                    options_.greedy_tokens);
+      f_.set(s, 0, Tensor(DType::f32, {B, 1, 0}));
+      return;
+    }
+    Tensor out(DType::f32, {B, 1, V});
+    for (int64_t b0 = 0; b0 < B; b0 += 8)
+      sgemm_nt(std::min<int64_t>(8, B - b0), V, d, last + b0 * T * d, T * d,
+               table.data<float>(), d, out.data<float>() + b0 * V, V);
+    if (cap > 0)
+      cpu::softcap(out.data<float>(), out.numel(), cap);
     f_.set(s, 0, std::move(out));
   }
 
@@ -313,10 +427,72 @@ private:
     f_.set(s, 0, std::move(out));
   }
 
+  //===--------------------------------------------------------------------===//
+  // Generated kernels (generated_kernels.h)
+  //===--------------------------------------------------------------------===//
+public:
+  void use_generated(const GeneratedKernels *kernels,
+                     const std::vector<int> *uses) {
+    gen_ = kernels;
+    uses_ = uses;
+  }
+
+  /// Runs the steps from `index` on with one generated kernel when one
+  /// matches (residual add + norms); returns how many steps it ran, 0 for
+  /// none (the caller runs step `index` itself).
+  int run_generated(int index) {
+    const fb::Step &s = *fn_.steps()->Get(flatbuffers::uoffset_t(index));
+    if (!gen_ || s.op() != fb::OpKind::rms_norm)
+      return 0;
+    const Tensor &x = f_.in(s, 0);
+    const int64_t d = x.dim(-1);
+    FusedSteps run = match_steps(*gen_, fn_, index, *uses_, d);
+    if (!run.steps)
+      return 0;
+    // Activations [rows, d] and gains [d], fp32: else the built-in kernels.
+    std::vector<void *> args;
+    for (const StepOperand &o : run.inputs) {
+      const Tensor *t = o.weight ? &weights_.get(o.id) : f_.view[size_t(o.id)];
+      if (!t || t->dtype() != DType::f32 ||
+          t->numel() != (o.weight ? d : x.numel()))
+        return 0;
+      args.push_back(const_cast<void *>(t->raw()));
+    }
+    std::vector<Tensor> outs;
+    for (size_t i = 0; i < run.outputs.size(); ++i)
+      outs.emplace_back(DType::f32, x.shape());
+    for (Tensor &t : outs)
+      args.push_back(t.raw());
+    const int64_t rows = x.numel() / d;
+    run.kernel->fn(args.data(), &rows);
+    gen_->note_use(*run.kernel, where(s) + " (" + std::to_string(run.steps) +
+                                    " steps)");
+    for (size_t i = 0; i < outs.size(); ++i)
+      f_.set_value(run.outputs[i], std::move(outs[i]));
+    return run.steps;
+  }
+
+private:
+  /// out = gelu_tanh(gate) * up, in place in `gate` ([n] each).
+  void gelu_tanh_mul_step(const fb::Step &s, float *gate, const float *up,
+                          int64_t n) {
+    if (const GeneratedKernel *k =
+            gen_ ? gen_->find(kGeluTanhMulSignature) : nullptr) {
+      void *args[3] = {gate, const_cast<float *>(up), gate};
+      k->fn(args, &n);
+      gen_->note_use(*k, where(s) + " (MLP activation)");
+      return;
+    }
+    cpu::gelu_tanh_mul(gate, up, gate, n);
+  }
+
   const fb::Function &fn_;
   const WeightStore &weights_;
   const RunOptions &options_;
   Frame &f_;
+  Executor::Caches &caches_;
+  const GeneratedKernels *gen_ = nullptr;
+  const std::vector<int> *uses_ = nullptr;
 };
 } // namespace
 
@@ -349,10 +525,29 @@ std::vector<Tensor> Executor::run(const std::string &name,
     frame.view[size_t(fn->arguments()->Get(flatbuffers::uoffset_t(i)))] = args[i];
   }
 
-  StepRunner runner(*fn, weights_, options, frame);
-  int index = 0;
-  for (const fb::Step *step : *fn->steps())
-    runner.run(*step, index++);
+  StepRunner runner(*fn, weights_, options, frame, *caches_);
+  std::vector<int> uses; // read counts, for matching generated kernels
+  if (kernels_) {
+    uses = value_uses(*fn);
+    runner.use_generated(kernels_.get(), &uses);
+  }
+  Profile *prof = Profile::get();
+  const int nsteps = int(fn->steps()->size());
+  for (int index = 0; index < nsteps;) {
+    const fb::Step *step = fn->steps()->Get(flatbuffers::uoffset_t(index));
+    auto t0 = prof ? std::chrono::steady_clock::now()
+                   : std::chrono::steady_clock::time_point();
+    int done = runner.run_generated(index);
+    if (!done) {
+      runner.run(*step, index);
+      done = 1;
+    }
+    if (prof)
+      prof->add(name, step->op(),
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+                    .count());
+    index += done;
+  }
 
   std::vector<Tensor> results;
   for (int32_t id : *fn->results()) {

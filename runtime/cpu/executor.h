@@ -13,8 +13,11 @@
 #include "runtime/core/model_file.h"
 #include "runtime/core/tensor.h"
 #include "runtime/core/weights.h"
+#include "runtime/cpu/generated_kernels.h"
 
 #include <map>
+#include <memory>
+#include <mutex>
 #include <utility>
 #include <vector>
 
@@ -61,6 +64,11 @@ struct RunOptions {
   KvState *state = nullptr;
   /// lm_head computes logits of the last position of each row only.
   bool logits_last_only = false;
+  /// With logits_last_only: lm_head writes the greedy token of each row
+  /// ([B] ids, the first maximum of the soft-capped logits) here instead of
+  /// logits, and its logits result is an empty [B, 1, 0] tensor. Exactly the
+  /// argmax of the logits it would otherwise return (cpu/greedy_head.h).
+  int32_t *greedy_tokens = nullptr;
   /// Optimizer state for the adamw_update / clip_grad_norm steps of
   /// train_step (runtime/core/train_state.h).
   TrainState *train = nullptr;
@@ -68,8 +76,7 @@ struct RunOptions {
 
 class Executor {
 public:
-  Executor(const ModelFile &file, const WeightStore &weights)
-      : file_(file), weights_(weights) {}
+  Executor(const ModelFile &file, const WeightStore &weights);
 
   /// Runs entry function `name` on `args` (dtypes and ranks as the function
   /// declares; i1 arguments as u8) and returns its results.
@@ -77,9 +84,17 @@ public:
                           const std::vector<const Tensor *> &args,
                           const RunOptions &options = {}) const;
 
+  /// Derived per-weight data (the int8 copy of an LM head), keyed by weight
+  /// index and WeightStore::version, built on first use.
+  struct Caches;
+
 private:
   const ModelFile &file_;
   const WeightStore &weights_;
+  std::shared_ptr<Caches> caches_;
+  /// Fused kernels edg-compile generated into model.bin, used in place of
+  /// the hand-written ones where a step run matches (generated_kernels.h).
+  std::shared_ptr<const GeneratedKernels> kernels_;
 };
 
 } // namespace edg::cpu

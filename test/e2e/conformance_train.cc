@@ -22,6 +22,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 
@@ -156,6 +157,15 @@ int run_grads(edg::Model &model, const edg::SafetensorsFile &ref,
     ++c.failures;
   }
   c.summary("gradients");
+  // For investigating a failure: EDG_CONFORMANCE_DUMP=FILE writes EDG's
+  // gradients (HF names) to compare with other references.
+  if (const char *dump = std::getenv("EDG_CONFORMANCE_DUMP")) {
+    std::vector<edg::NamedTensor> out;
+    for (size_t i = 0; i < g.names.size(); ++i)
+      out.push_back({g.names[i], g.grads[i].shape(), g.grads[i].data<float>(),
+                     edg::DType::f32});
+    edg::write_safetensors(dump, out);
+  }
   return c.failures;
 }
 

@@ -147,10 +147,11 @@ public:
   /// the model was compiled without clipping).
   float last_grad_norm() const;
   /// Writes DIR/model.safetensors (fp32, HF names, tied head omitted) and
-  /// DIR/optimizer.safetensors (moments, steps, `metadata`), atomically.
+  /// DIR/optimizer.safetensors (moments, steps, `metadata`), plus copies of
+  /// `copy_files` (e.g. the HF config.json), atomically.
   void save_checkpoint(const std::string &dir,
-                       const std::map<std::string, std::string> &metadata = {})
-      const;
+                       const std::map<std::string, std::string> &metadata = {},
+                       const std::vector<std::string> &copy_files = {}) const;
   /// Binds the weights of DIR/model.safetensors and restores the optimizer
   /// state; returns the metadata given to save_checkpoint.
   std::map<std::string, std::string> load_checkpoint(const std::string &dir);
