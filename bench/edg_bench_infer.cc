@@ -13,6 +13,8 @@
 //     driven by bench/bench_inference.py: reads commands from stdin,
 //       encode B        -> {"seconds": s, "sum_abs": x, "numel": n}
 //       generate B N    -> {"seconds": s, "tokens": [[...], ...]}
+//       logits R t1 ... -> {"logits": [...]}: decoder logits after BOS t1 ...
+//                          for encoder row R (Model::decode, last position)
 //       quit
 //     and answers each with one JSON line, so that the driver can interleave
 //     EDG, HF and CTranslate2 runs under the same machine load.
@@ -123,6 +125,15 @@ int serve(const edg::Model &m, const std::vector<edg::TokenIds> &rows) {
         reply = run_encode(m, first_rows(rows, B));
       else if (cmd == "generate" && (ss >> B >> N))
         reply = run_generate(m, first_rows(rows, B), N);
+      else if (cmd == "logits" && (ss >> B) && B < rows.size()) {
+        edg::TokenIds dec = {m.bos_token_id()};
+        for (int32_t t; ss >> t;)
+          dec.push_back(t);
+        edg::Tensor l = m.decode({rows[B]}, {dec});
+        const int64_t V = l.dim(-1);
+        const float *last = l.data<float>() + (l.numel() - V);
+        reply = {{"logits", std::vector<float>(last, last + V)}};
+      }
       else
         reply = {{"error", "unknown command: " + line}};
     } catch (const std::exception &e) {

@@ -89,7 +89,7 @@ def torch_round(args, hf_dir, state):
         g = torch.Generator().manual_seed(1)
         ids = torch.randint(3, args.vocab, (args.batch, 2 * args.seq), generator=g)
         state.update(model=m, opt=torch.optim.AdamW(m.parameters(), lr=1e-4),
-                     enc=ids[:, :args.seq], labels=ids[:, args.seq:],
+                     enc=ids[:, :args.seq].contiguous(), labels=ids[:, args.seq:].contiguous(),
                      mask=torch.ones(args.batch, args.seq, dtype=torch.long))
     m, opt = state["model"], state["opt"]
 

@@ -153,7 +153,11 @@ LogicalResult GradientBuilder::visit(Operation *op) {
         accumulate(m.getDownProj(), grad.getDdownProj(), loc);
         return success();
       })
-      .Case([&](SelfAttentionOp a) {
+      .Case([&](SelfAttentionOp a) -> LogicalResult {
+        if (a.getMask().getKind() == MaskKind::prefix)
+          return a.emitOpError("has a prefix mask, which has no gradient "
+                               "kernel; train PrefixLM as encoder-decoder "
+                               "(objective=seq2seq)");
         SmallVector<Value> operands = {a.getInput(), a.getPositions(),
                                        a.getQProj(), a.getKProj(),
                                        a.getVProj(), a.getOProj(), g};

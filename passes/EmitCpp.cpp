@@ -153,10 +153,6 @@ void entry(llvm::raw_ostream &os, StringRef name,
   os << "} // namespace\n\nextern \"C\" void edg_" << name
      << "(void *const *args, const int64_t *sizes) {\n  " << name << "(";
   for (auto [i, t] : llvm::enumerate(argTypes)) {
-    if (t.empty()) {
-      os << "nullptr, ";
-      continue;
-    }
     os << "static_cast<" << (isOutput[i] ? "" : "const ") << t << " *>(args["
        << i << "]), ";
   }
@@ -173,8 +169,7 @@ struct TableRow {
 } // namespace
 
 LogicalResult mlir::edg::emitCpp(ModuleOp module, llvm::raw_ostream &os) {
-  if (!module.getOps<FusionOp>().empty() ||
-      module.walk([](FusionOp) { return WalkResult::interrupt(); })
+  if (module.walk([](FusionOp) { return WalkResult::interrupt(); })
           .wasInterrupted())
     return module.emitError("edg-emit-cpp needs kernel-level IR: run "
                             "edg-lower-to-kernels first");
@@ -220,13 +215,8 @@ LogicalResult mlir::edg::emitCpp(ModuleOp module, llvm::raw_ostream &os) {
       os << "//===" << std::string(70, '-') << "===//\n";
       if (failed(cpp::emitAttention(a, os)))
         return failure();
-      // Fixed parameter order (q, k, v, pos, key_valid, out); absent
-      // optional operands are passed as null.
-      SmallVector<std::string> argTypes = {"float", "float", "float"};
-      argTypes.push_back(a.getHasPositions() ? "int32_t" : "");
-      argTypes.push_back(a.getHasKeyValid() ? "uint8_t" : "");
-      argTypes.push_back("float");
-      // args[] holds only the operands that exist: renumber.
+      // The typed function always takes (q, k, v, pos, key_valid, out);
+      // args[] holds only the operands that exist, absent ones become null.
       os << "} // namespace\n\nextern \"C\" void edg_" << a.getSymName()
          << "(void *const *args, const int64_t *sizes) {\n  int i = 0;\n"
          << "  const float *q = static_cast<const float *>(args[i++]);\n"

@@ -248,7 +248,7 @@ LogicalResult cuda::emitAttention(AttentionKernelOp k, llvm::raw_ostream &os) {
   if (auto theta = k.getRopeTheta())
     os << "  constexpr float kTheta = "
        << floatLiteral(theta->convertToDouble()) << ";\n";
-  os << "  extern __shared__ __align__(128) unsigned char edg_smem[];\n"
+  os << "  EDG_DYNAMIC_SMEM(edg_smem); // " << t.bytes << " bytes\n"
      << "  Elt *sQ = reinterpret_cast<Elt *>(edg_smem + " << t.offQ
      << ");    // [kBM][kLdh]\n"
      << "  Elt *sK = reinterpret_cast<Elt *>(edg_smem + " << t.offK

@@ -89,8 +89,8 @@ LogicalResult buildTrainStep(ModuleOp module, const TrainStepOptions &options);
 SmallVector<Value> inlineBody(OpBuilder &builder, func::FuncOp callee,
                               ValueRange args);
 
-/// Creates an empty public function `@name` before `anchor`'s end of module,
-/// with an entry block; fails (with a diagnostic) when `name` exists.
+/// Appends an empty public function `@name` of `type` to `module`, with an
+/// entry block; fails (with a diagnostic) when a symbol `name` exists.
 FailureOr<func::FuncOp> createFunction(ModuleOp module, StringRef name,
                                        FunctionType type, Location loc);
 

@@ -161,13 +161,16 @@ size_t BatchBuilder::source_index(int64_t index) const {
   size_t n = o_.objective == BatchObjective::sft ? pairs_.size()
                                                  : sequences_.size();
   int64_t epoch = index / int64_t(n);
-  std::vector<size_t> perm(n);
-  for (size_t i = 0; i < n; ++i)
-    perm[i] = i;
-  std::mt19937_64 rng = rng_for(o_.seed ^ 0x5eedULL, -1 - epoch);
-  for (size_t i = n; i > 1; --i)
-    std::swap(perm[i - 1], perm[size_t(below(rng, i))]);
-  return perm[size_t(index % int64_t(n))];
+  if (epoch != perm_epoch_) {
+    perm_.resize(n);
+    for (size_t i = 0; i < n; ++i)
+      perm_[i] = i;
+    std::mt19937_64 rng = rng_for(o_.seed ^ 0x5eedULL, -1 - epoch);
+    for (size_t i = n; i > 1; --i)
+      std::swap(perm_[i - 1], perm_[size_t(below(rng, i))]);
+    perm_epoch_ = epoch;
+  }
+  return perm_[size_t(index % int64_t(n))];
 }
 
 Example BatchBuilder::example(int64_t index) const {

@@ -86,6 +86,9 @@ private:
   size_t source_index(int64_t index) const;
 
   BatchOptions o_;
+  /// The permutation of the examples in epoch `perm_epoch_` (a cache).
+  mutable std::vector<size_t> perm_;
+  mutable int64_t perm_epoch_ = -1;
   std::vector<Tokens> sequences_;
   std::vector<TokenPair> pairs_;
   int64_t cursor_ = 0;

@@ -19,6 +19,7 @@
 #include "runtime/core/status.h"
 #include "runtime/cpu/blas.h"
 #include "runtime/cpu/fast_math.h"
+#include "runtime/cpu/parallel.h"
 
 #include <algorithm>
 #include <cmath>
@@ -174,13 +175,15 @@ void attention_direct(const float *q, const float *k, const float *v,
   const Attn a =
       make_attn("attention", q, k, v, out, B, T, S, H, K, hd, params);
   const int64_t G = a.G, items = B * K * T;
-#pragma omp parallel if (items * S * G * hd >= (1 << 16))
-  {
-    std::vector<float> sc(static_cast<size_t>(G * S)),
-        acc(static_cast<size_t>(G * hd));
-    std::vector<uint8_t> vis(static_cast<size_t>(S));
-#pragma omp for schedule(dynamic, 1)
-    for (int64_t it = 0; it < items; ++it) {
+  // One (batch, kv head, query) item per block on the thread pool.
+  const bool par = items * S * G * hd >= (1 << 16);
+  parallel_for(items, par ? 1 : items, [&](int64_t i0, int64_t i1) {
+    thread_local std::vector<float> sc, acc;
+    thread_local std::vector<uint8_t> vis;
+    sc.resize(size_t(G * S));
+    acc.resize(size_t(G * hd));
+    vis.resize(size_t(S));
+    for (int64_t it = i0; it < i1; ++it) {
       const int64_t t = it % T, kvh = (it / T) % K, b = it / (T * K);
       const int32_t qp = a.qpos(b, t);
       bool any = false;
@@ -226,7 +229,7 @@ void attention_direct(const float *q, const float *k, const float *v,
       }
       std::copy(acc.begin(), acc.end(), og);
     }
-  }
+  });
 }
 
 void attention_gemm(const float *q, const float *k, const float *v, float *out,
@@ -238,78 +241,98 @@ void attention_gemm(const float *q, const float *k, const float *v, float *out,
     return;
   constexpr int64_t TQ = 64; // query rows per block: scores [TQ, S]
   const int64_t S1 = std::max<int64_t>(S, 1);
-  // One head per thread, each running single-threaded GEMMs: a single OpenMP
-  // region per block instead of waking OpenBLAS's pool for every small GEMM.
-  BlasSerialScope serial_blas;
-  const int nthreads = omp_get_max_threads();
-  std::vector<float> scores(size_t(nthreads) * size_t(TQ * S1));
-  std::vector<uint8_t> mask(size_t(TQ * S1));
-  std::vector<uint8_t> row_any(TQ);
+  const int64_t nblk = (T + TQ - 1) / TQ;
+  // Query blocks are processed in groups whose masks fit in ~8 MB: one
+  // parallel pass builds the group's masks ([TQ, S] per block, shared by all
+  // heads), a second runs every (block, head) pair, each on one thread with
+  // single-threaded GEMMs.
+  const int64_t group =
+      std::max<int64_t>(1, std::min<int64_t>(nblk, (int64_t(8) << 20) / (TQ * S1)));
+  std::vector<uint8_t> mask(size_t(group * TQ * S1));
+  std::vector<uint8_t> row_any(size_t(group * TQ));
+  std::vector<int64_t> blk_lo(static_cast<size_t>(group)),
+      blk_hi(static_cast<size_t>(group));
   std::vector<float> vmean(size_t(K * hd));
   for (int64_t b = 0; b < B; ++b) {
     bool have_vmean = false;
-    for (int64_t t0 = 0; t0 < T; t0 += TQ) {
-      const int64_t tq = std::min(TQ, T - t0);
-      // Mask [tq, S] for this block, shared by all heads; [lo, hi) is the
-      // union of the rows' visible keys, so keys outside it are skipped.
-      int64_t lo = S, hi = 0;
-#pragma omp parallel for schedule(static) reduction(min : lo)                  \
-    reduction(max : hi) if (tq * S >= (1 << 15))
-      for (int64_t r = 0; r < tq; ++r) {
-        const int32_t qp = a.qpos(b, t0 + r);
-        uint8_t *m = mask.data() + r * S;
-        bool any = false;
-        for (int64_t s = 0; s < S; ++s) {
-          m[s] = a.visible(b, qp, s);
-          if (m[s]) {
-            any = true;
-            lo = std::min(lo, s);
-            hi = std::max(hi, s + 1);
+    for (int64_t g0 = 0; g0 < nblk; g0 += group) {
+      const int64_t gn = std::min(group, nblk - g0);
+      // Masks; [lo, hi) is the union of a block's visible keys, so keys
+      // outside it are skipped.
+      const bool par_mask = gn > 1 && TQ * S >= (1 << 14);
+      parallel_for(gn, par_mask ? 1 : gn, [&](int64_t i0, int64_t i1) {
+        for (int64_t i = i0; i < i1; ++i) {
+          const int64_t t0 = (g0 + i) * TQ, tq = std::min(TQ, T - t0);
+          int64_t lo = S, hi = 0;
+          for (int64_t r = 0; r < tq; ++r) {
+            const int32_t qp = a.qpos(b, t0 + r);
+            uint8_t *m = mask.data() + (i * TQ + r) * S;
+            bool any = false;
+            for (int64_t s = 0; s < S; ++s) {
+              m[s] = a.visible(b, qp, s);
+              if (m[s]) {
+                any = true;
+                lo = std::min(lo, s);
+                hi = std::max(hi, s + 1);
+              }
+            }
+            row_any[size_t(i * TQ + r)] = any;
           }
+          blk_lo[size_t(i)] = lo;
+          blk_hi[size_t(i)] = hi;
         }
-        row_any[size_t(r)] = any;
-      }
+      });
       bool some_empty = false;
-      for (int64_t r = 0; r < tq; ++r)
-        some_empty |= !row_any[size_t(r)];
+      for (int64_t i = 0; i < gn; ++i) {
+        const int64_t tq = std::min(TQ, T - (g0 + i) * TQ);
+        for (int64_t r = 0; r < tq; ++r)
+          some_empty |= !row_any[size_t(i * TQ + r)];
+      }
       if (some_empty && !have_vmean) {
         for (int64_t kvh = 0; kvh < K; ++kvh)
           mean_v(a, v, b, kvh, vmean.data() + kvh * hd);
         have_vmean = true;
       }
-      const int64_t width = hi > lo ? hi - lo : 0; // 0: every row is empty
-#pragma omp parallel for schedule(dynamic, 1) if (H > 1 && tq * width * hd >=  \
-                                                               (1 << 15))
-      for (int64_t h = 0; h < H; ++h) {
-        const int64_t kvh = h / a.G;
-        float *sc =
-            scores.data() + size_t(omp_get_thread_num()) * size_t(TQ * S1);
-        float *ob = out + ((b * T + t0) * H + h) * hd; // rows stride H*hd
-        if (width > 0) {
-          const float *qb = q + ((b * T + t0) * H + h) * hd;
-          // sc[tq, width] = q_blk[tq, hd] · k[lo:hi, hd]ᵀ
-          sgemm_nt(tq, width, hd, qb, H * hd, a.krow(k, b, lo, kvh), K * hd, sc,
-                   width);
-          for (int64_t r = 0; r < tq; ++r) {
-            float *sr = sc + r * width;
-            if (!row_any[size_t(r)]) {
-              std::fill(sr, sr + width, 0.0f);
-              continue;
-            }
+      const int64_t pairs = gn * H;
+      const bool par = pairs > 1 && TQ * S1 * hd >= (1 << 15);
+      parallel_for(pairs, par ? 1 : pairs, [&](int64_t j0, int64_t j1) {
+        thread_local std::vector<float> scores;
+        scores.resize(size_t(TQ * S1));
+        float *sc = scores.data();
+        for (int64_t j = j0; j < j1; ++j) {
+          const int64_t i = j / H, h = j % H, kvh = h / a.G;
+          const int64_t t0 = (g0 + i) * TQ, tq = std::min(TQ, T - t0);
+          const int64_t lo = blk_lo[size_t(i)], hi = blk_hi[size_t(i)];
+          const int64_t width = hi > lo ? hi - lo : 0; // 0: every row empty
+          const uint8_t *any = row_any.data() + i * TQ;
+          float *ob = out + ((b * T + t0) * H + h) * hd; // rows stride H*hd
+          if (width > 0) {
+            const float *qb = q + ((b * T + t0) * H + h) * hd;
+            // sc[tq, width] = q_blk[tq, hd] · k[lo:hi, hd]ᵀ
+            sgemm_nt(tq, width, hd, qb, H * hd, a.krow(k, b, lo, kvh), K * hd,
+                     sc, width);
+            for (int64_t r = 0; r < tq; ++r) {
+              float *sr = sc + r * width;
+              if (!any[r]) {
+                std::fill(sr, sr + width, 0.0f);
+                continue;
+              }
 #pragma omp simd
-            for (int64_t j = 0; j < width; ++j)
-              sr[j] *= params.scale; // HF scales the product
-            softmax_row(sr, mask.data() + r * S + lo, width, params.softcap);
+              for (int64_t c = 0; c < width; ++c)
+                sr[c] *= params.scale; // HF scales the product
+              softmax_row(sr, mask.data() + (i * TQ + r) * S + lo, width,
+                          params.softcap);
+            }
+            // out_blk[tq, hd] = p[tq, width] · v[lo:hi, hd]
+            sgemm_nn(tq, hd, width, sc, width, a.krow(v, b, lo, kvh), K * hd,
+                     ob, H * hd);
           }
-          // out_blk[tq, hd] = p[tq, width] · v[lo:hi, hd]
-          sgemm_nn(tq, hd, width, sc, width, a.krow(v, b, lo, kvh), K * hd, ob,
-                   H * hd);
+          for (int64_t r = 0; r < tq; ++r)
+            if (!any[r])
+              std::copy(vmean.begin() + kvh * hd,
+                        vmean.begin() + (kvh + 1) * hd, ob + r * H * hd);
         }
-        for (int64_t r = 0; r < tq; ++r)
-          if (!row_any[size_t(r)])
-            std::copy(vmean.begin() + kvh * hd, vmean.begin() + (kvh + 1) * hd,
-                      ob + r * H * hd);
-      }
+      });
     }
   }
 }

@@ -59,6 +59,13 @@ public:
   /// The kernel with this signature, or null.
   const GeneratedKernel *find(const std::string &signature) const;
   size_t size() const { return kernels_.size(); }
+  /// Every kernel, in signature order (tests and tools).
+  std::vector<const GeneratedKernel *> all() const {
+    std::vector<const GeneratedKernel *> out;
+    for (const auto &kv : kernels_)
+      out.push_back(kv.second.get());
+    return out;
+  }
 
   /// EDG_VERBOSE=1: prints "edg: generated kernel <name> runs <what>" the
   /// first time a kernel is used.

@@ -14,7 +14,6 @@
 #include "runtime/cpu/greedy_head.h"
 
 #include "runtime/cpu/blas.h"
-#include "runtime/cpu/fast_math.h"
 #include "runtime/cpu/kernels.h"
 #include "runtime/cpu/parallel.h"
 
@@ -38,7 +37,7 @@ thread_local GreedyStats t_stats;
 
 /// The soft-cap exactly as softcap() applies it (cap <= 0: identity).
 inline float capped(float z, float cap) {
-  return cap > 0.0f ? fast_tanh(z / cap) * cap : z;
+  return cap > 0.0f ? softcap_value(z, cap) : z;
 }
 
 /// Orders floats as integers (negative floats reversed), for bisection.
@@ -306,16 +305,21 @@ QuantizedTable QuantizedTable::build(const float *table, int64_t rows,
         bad[size_t(r)] = 1;
         continue;
       }
-      const float s = mx / 127.0f;
-      double err = 0.0;
+      const float s = mx / 127.0f, inv = s > 0.0f ? 1.0f / s : 0.0f;
+      // Any rounding will do: the bound uses the error actually measured.
+      float err = 0.0f;
+#pragma omp simd reduction(max : err)
       for (int64_t k = 0; k < cols; ++k) {
-        long v = s > 0.0f ? std::lrint(w[k] / s) : 0;
-        v = std::min(127L, std::max(-127L, v));
+        const float v = std::min(127.0f, std::max(-127.0f, std::rint(w[k] * inv)));
         q[k] = int8_t(v);
-        err = std::max(err, std::fabs(double(w[k]) - double(s) * double(v)));
+        err = std::max(err, std::fabs(w[k] - s * v));
       }
+      // The rounding of this estimate (<= 2 ulps of max|w|) is covered by the
+      // γ·max|w| term below; round it up a little more anyway.
+      err = err * (1.0f + 0x1p-20f) + 1e-38f;
       t.scale[size_t(r)] = s;
-      const double f = (err + gamma * (127.0 * double(s) + double(mx))) * (1.0 + 1e-4);
+      const double f =
+          (double(err) + gamma * (127.0 * double(s) + double(mx))) * (1.0 + 1e-4);
       t.bound[size_t(r)] = float(f * (1.0 + 1e-6));
     }
   });
@@ -327,8 +331,14 @@ void greedy_argmax(const float *x, int64_t M, int64_t lda, const float *table,
                    int64_t V, int64_t K, float cap, const QuantizedTable *qt,
                    int32_t *tokens) {
   t_stats = GreedyStats{};
+#ifdef EDG_GREEDY_AVX2
   const bool search =
       qt && qt->usable && qt->rows == V && qt->cols == K && V > 0 && K > 0;
+#else
+  // The monotonicity of the soft-cap the search relies on was checked for the
+  // AVX2/FMA build of fast_tanh; other builds compute the full logits.
+  const bool search = false;
+#endif
   for (int64_t m0 = 0; m0 < M; m0 += kBlockRows) {
     const int64_t mr = std::min(kBlockRows, M - m0);
     const float *xb = x + m0 * lda;

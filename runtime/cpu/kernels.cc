@@ -4,14 +4,16 @@
 // Forward and backward of embedding, Gemma RMSNorm, rotate-half RoPE, the
 // GeGLU product, soft-capping and cross-entropy, written to reproduce HF's
 // fp32 eager op order (see the comments at each kernel). Attention lives in
-// attention.cc. Loops are OpenMP-parallel over rows once there is enough work
-// to pay for waking the threads.
+// attention.cc. Loops run in parallel over rows once there is enough work to
+// pay for waking the threads: the forward kernels (inference) on the
+// runtime's thread pool (parallel.h), the backward ones with OpenMP.
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/cpu/kernels.h"
 
 #include "runtime/core/status.h"
 #include "runtime/cpu/fast_math.h"
+#include "runtime/cpu/parallel.h"
 
 #include <algorithm>
 #include <cmath>
@@ -23,6 +25,21 @@ namespace edg::cpu {
 namespace {
 /// Below this many elements a parallel region costs more than it saves.
 constexpr int64_t kParallelMin = 1 << 15;
+
+/// fn(begin, end) over [0, n) on the thread pool (parallel.h) when
+/// n * cost >= min_work, else in one call. `cost` is the work per item in
+/// elements, so blocks hold at least ~kParallelMin / 4 elements.
+template <typename F>
+void for_blocks(int64_t n, int64_t cost, int64_t min_work, F &&fn) {
+  if (n <= 0)
+    return;
+  if (n * cost < min_work) {
+    fn(int64_t(0), n);
+    return;
+  }
+  parallel_for(n, grain_for(n, std::max<int64_t>(1, (kParallelMin / 4) / cost)),
+               fn);
+}
 
 // torch's gelu(approximate="tanh") constants: kBeta = sqrt(2) * 2/sqrt(pi) / 2
 // computed in double then rounded to float, as in ATen's kernel.
@@ -51,12 +68,10 @@ void rope_apply(float *x, int64_t B, int64_t T, int64_t nheads, int64_t hd,
   for (int64_t i = 0; i < half; ++i)
     inv_freq[size_t(i)] = 1.0f / std::pow(theta, float(2 * i) / float(hd));
   const int64_t rows = B * T;
-#pragma omp parallel if (rows * nheads * hd >= kParallelMin)
-  {
+  for_blocks(rows, nheads * hd, kParallelMin, [&](int64_t r0, int64_t r1) {
     std::vector<float> c(static_cast<size_t>(half)),
         s(static_cast<size_t>(half));
-#pragma omp for schedule(static)
-    for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t r = r0; r < r1; ++r) {
       const float pos = float(positions[r]);
       for (int64_t i = 0; i < half; ++i) {
         const float angle = pos * inv_freq[size_t(i)]; // fp32 product, as HF
@@ -73,7 +88,7 @@ void rope_apply(float *x, int64_t B, int64_t T, int64_t nheads, int64_t hd,
         }
       }
     }
-  }
+  });
 }
 
 } // namespace
@@ -89,32 +104,34 @@ void embed(const int32_t *ids, int64_t n, const float *table, int64_t vocab,
   for (int64_t i = 0; i < n; ++i)
     check(ids[i] >= 0 && ids[i] < vocab, "embed: token id ", ids[i],
           " at position ", i, " is outside the vocabulary [0, ", vocab, ")");
-#pragma omp parallel for schedule(static) if (n * d >= kParallelMin)
-  for (int64_t i = 0; i < n; ++i) {
-    const float *row = table + int64_t(ids[i]) * d;
-    float *o = out + i * d;
-    for (int64_t j = 0; j < d; ++j)
-      o[j] = row[j] * scale;
-  }
+  for_blocks(n, d, kParallelMin, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      const float *row = table + int64_t(ids[i]) * d;
+      float *o = out + i * d;
+      for (int64_t j = 0; j < d; ++j)
+        o[j] = row[j] * scale;
+    }
+  });
 }
 
 void rms_norm(const float *x, const float *w, int64_t n, int64_t d, float eps,
               float *out) {
   check(n >= 0 && d > 0, "rms_norm: bad size n=", n, " d=", d);
-#pragma omp parallel for schedule(static) if (n * d >= kParallelMin)
-  for (int64_t i = 0; i < n; ++i) {
-    const float *xr = x + i * d;
-    float *o = out + i * d;
-    // mean(x²) accumulated in double and rounded once: within an ulp of
-    // torch's fp32 mean, whatever its reduction order.
-    double ss = 0.0;
-    for (int64_t j = 0; j < d; ++j)
-      ss += double(xr[j]) * double(xr[j]);
-    const float ms = float(ss / double(d));
-    const float r = 1.0f / std::sqrt(ms + eps); // torch.rsqrt in fp32
-    for (int64_t j = 0; j < d; ++j)
-      o[j] = (xr[j] * r) * (1.0f + w[j]); // HF: (x * rsqrt) * (1 + w)
-  }
+  for_blocks(n, d, kParallelMin, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      const float *xr = x + i * d;
+      float *o = out + i * d;
+      // mean(x²) accumulated in double and rounded once: within an ulp of
+      // torch's fp32 mean, whatever its reduction order.
+      double ss = 0.0;
+      for (int64_t j = 0; j < d; ++j)
+        ss += double(xr[j]) * double(xr[j]);
+      const float ms = float(ss / double(d));
+      const float r = 1.0f / std::sqrt(ms + eps); // torch.rsqrt in fp32
+      for (int64_t j = 0; j < d; ++j)
+        o[j] = (xr[j] * r) * (1.0f + w[j]); // HF: (x * rsqrt) * (1 + w)
+    }
+  });
 }
 
 void rope_rotate_half(float *x, int64_t B, int64_t T, int64_t nheads,
@@ -125,21 +142,25 @@ void rope_rotate_half(float *x, int64_t B, int64_t T, int64_t nheads,
 
 void gelu_tanh_mul(const float *gate, const float *up, float *out, int64_t n) {
   check(n >= 0, "gelu_tanh_mul: negative size ", n);
-#pragma omp parallel for simd schedule(static) if (n >= kParallelMin)
-  for (int64_t i = 0; i < n; ++i) {
-    const float u = gate[i];
-    // ATen's vectorised order: x³ = x*x*x, inner = beta*(x + kappa*x³),
-    // 0.5*x*(1 + tanh(inner)).
-    const float inner = kGeluBeta * (u + kGeluKappa * (u * u * u));
-    out[i] = (0.5f * u * (1.0f + fast_tanh(inner))) * up[i];
-  }
+  for_blocks(n, 1, kParallelMin, [&](int64_t i0, int64_t i1) {
+#pragma omp simd
+    for (int64_t i = i0; i < i1; ++i) {
+      const float u = gate[i];
+      // ATen's vectorised order: x³ = x*x*x, inner = beta*(x + kappa*x³),
+      // 0.5*x*(1 + tanh(inner)).
+      const float inner = kGeluBeta * (u + kGeluKappa * (u * u * u));
+      out[i] = (0.5f * u * (1.0f + fast_tanh(inner))) * up[i];
+    }
+  });
 }
 
 void add(const float *a, const float *b, float *out, int64_t n) {
   check(n >= 0, "add: negative size ", n);
-#pragma omp parallel for simd schedule(static) if (n >= 4 * kParallelMin)
-  for (int64_t i = 0; i < n; ++i)
-    out[i] = a[i] + b[i];
+  for_blocks(n, 1, 4 * kParallelMin, [&](int64_t i0, int64_t i1) {
+#pragma omp simd
+    for (int64_t i = i0; i < i1; ++i)
+      out[i] = a[i] + b[i];
+  });
 }
 
 void softcap(float *x, int64_t n, float cap) {
@@ -147,16 +168,22 @@ void softcap(float *x, int64_t n, float cap) {
   check(cap > 0.0f && std::isfinite(cap),
         "softcap: cap must be positive and finite, got ", cap);
   // HF: x / cap, tanh, * cap (three fp32 ops; division, not a reciprocal).
-#pragma omp parallel for simd schedule(static) if (n >= kParallelMin)
-  for (int64_t i = 0; i < n; ++i)
-    x[i] = fast_tanh(x[i] / cap) * cap;
+  for_blocks(n, 1, kParallelMin, [&](int64_t i0, int64_t i1) {
+#pragma omp simd
+    for (int64_t i = i0; i < i1; ++i)
+      x[i] = fast_tanh(x[i] / cap) * cap;
+  });
 }
+
+float softcap_value(float x, float cap) { return fast_tanh(x / cap) * cap; }
 
 void scale(float *x, int64_t n, float s) {
   check(n >= 0, "scale: negative size ", n);
-#pragma omp parallel for simd schedule(static) if (n >= 4 * kParallelMin)
-  for (int64_t i = 0; i < n; ++i)
-    x[i] *= s;
+  for_blocks(n, 1, 4 * kParallelMin, [&](int64_t i0, int64_t i1) {
+#pragma omp simd
+    for (int64_t i = i0; i < i1; ++i)
+      x[i] *= s;
+  });
 }
 
 float cross_entropy(const float *logits, const int32_t *labels, int64_t N,

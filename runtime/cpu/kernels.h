@@ -90,6 +90,9 @@ void add(const float *a, const float *b, float *out, int64_t n);
 /// x = cap * tanh(x / cap), in place. x: [n]. cap must be > 0.
 void softcap(float *x, int64_t n, float cap);
 
+/// One element of softcap(), bit for bit the value softcap() stores.
+float softcap_value(float x, float cap);
+
 /// x *= s, in place. x: [n].
 void scale(float *x, int64_t n, float s);
 

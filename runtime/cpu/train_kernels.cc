@@ -102,8 +102,9 @@ void attention_layer_backward(const float *x, const float *kv, int64_t B,
 
   // Attention core (softmax recomputed inside), then RoPE's transpose.
   Buffer dq = buffer(N * qw), dk = buffer(M * kw), dv = buffer(M * kw);
-  attention_backward(q.data(), k.data(), v.data(), dout.data(), dq.data(),
-                     dk.data(), dv.data(), B, T, S, c.H, c.K, c.hd, p);
+  attention_backward_blocked(q.data(), k.data(), v.data(), dout.data(),
+                             dq.data(), dk.data(), dv.data(), B, T, S, c.H,
+                             c.K, c.hd, p);
   if (c.rope_theta > 0.0f) {
     rope_rotate_half_backward(dq.data(), B, T, c.H, c.hd, positions,
                               c.rope_theta);

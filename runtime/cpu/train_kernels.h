@@ -60,6 +60,14 @@ void attention_layer_backward(const float *x, const float *kv, int64_t B,
                               const float *dy, float *dx, float *dkv_out,
                               float *dwq, float *dwk, float *dwv, float *dwo);
 
+/// attention_backward (kernels.h) computed with blocked GEMMs
+/// (attention_grad.cc): same arguments and results; k and v must be dense.
+void attention_backward_blocked(const float *q, const float *k, const float *v,
+                                const float *dout, float *dq, float *dk,
+                                float *dv, int64_t B, int64_t T, int64_t S,
+                                int64_t H, int64_t K, int64_t hd,
+                                const AttentionParams &params);
+
 //===----------------------------------------------------------------------===//
 // MLP, LM head, embedding, norms
 //===----------------------------------------------------------------------===//

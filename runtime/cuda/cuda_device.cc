@@ -134,4 +134,18 @@ void fail_call(int code, const char *expr, const char *file, int line) {
   fail(file, ":", line, ": ", expr, " failed: ", error_text(code));
 }
 
+void fail_cublas(int code, const char *expr, const char *file, int line) {
+  // cublasStatus_t values of cublas_api.h.
+  const char *name = code == 1    ? "CUBLAS_STATUS_NOT_INITIALIZED"
+                     : code == 3  ? "CUBLAS_STATUS_ALLOC_FAILED"
+                     : code == 7  ? "CUBLAS_STATUS_INVALID_VALUE"
+                     : code == 8  ? "CUBLAS_STATUS_ARCH_MISMATCH"
+                     : code == 11 ? "CUBLAS_STATUS_MAPPING_ERROR"
+                     : code == 13 ? "CUBLAS_STATUS_EXECUTION_FAILED"
+                     : code == 14 ? "CUBLAS_STATUS_INTERNAL_ERROR"
+                     : code == 15 ? "CUBLAS_STATUS_NOT_SUPPORTED"
+                                  : "cublasStatus";
+  fail(file, ":", line, ": ", expr, " failed: ", name, " (", code, ")");
+}
+
 } // namespace edg::cuda

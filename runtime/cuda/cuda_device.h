@@ -47,6 +47,9 @@ Backend select_backend(bool have_cuda_executor);
 /// Throws edg::Error "<file>:<line>: <expr> failed: <error_text>".
 [[noreturn]] void fail_call(int code, const char *expr, const char *file,
                             int line);
+/// The same for a cublasStatus_t ("CUBLAS_STATUS_NOT_INITIALIZED (1)").
+[[noreturn]] void fail_cublas(int code, const char *expr, const char *file,
+                              int line);
 
 } // namespace edg::cuda
 
@@ -57,6 +60,14 @@ Backend select_backend(bool have_cuda_executor);
     int edg_cuda_status_ = static_cast<int>(expr);                             \
     if (edg_cuda_status_ != 0)                                                 \
       ::edg::cuda::fail_call(edg_cuda_status_, #expr, __FILE__, __LINE__);     \
+  } while (0)
+
+/// EDG_CUDA_CHECK for cuBLAS / cuBLASLt calls (cublasStatus_t codes).
+#define EDG_CUBLAS_CHECK(expr)                                                 \
+  do {                                                                         \
+    int edg_cublas_status_ = static_cast<int>(expr);                           \
+    if (edg_cublas_status_ != 0)                                               \
+      ::edg::cuda::fail_cublas(edg_cublas_status_, #expr, __FILE__, __LINE__); \
   } while (0)
 
 #endif // EDG_RUNTIME_CUDA_CUDA_DEVICE_H

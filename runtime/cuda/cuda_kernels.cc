@@ -1,50 +1,18 @@
 //===- cuda_kernels.cc - load and launch generated CUDA kernels --*- C++ -*-===//
 // SPDX-License-Identifier: Apache-2.0
 //
-// Grid shapes follow the emitters (passes/EmitCuda*.cpp): grid-stride loops
-// for elementwise, rope and embed kernels, one block per row for row
-// kernels, (ceil(T / tile), H, B) for attention, whose dynamic shared memory
-// above 48 KiB needs cudaFuncAttributeMaxDynamicSharedMemorySize.
+// Grid shapes come from launch_info.h; attention kernels whose dynamic
+// shared memory exceeds 48 KiB need cudaFuncAttributeMaxDynamicSharedMemorySize
+// set once, at load.
 //===----------------------------------------------------------------------===//
 #include "runtime/cuda/cuda_kernels.h"
 
 #include "runtime/core/status.h"
 #include "runtime/cuda/cuda_device.h"
 
-#include <algorithm>
-#include <sstream>
-
 namespace edg::cuda {
 
 namespace fb = ::edg::schema;
-
-std::vector<LaunchInfo> parse_launch_lines(const std::string &source) {
-  std::vector<LaunchInfo> out;
-  std::istringstream in(source);
-  const std::string tag = "// edg-launch: ";
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind(tag, 0) != 0)
-      continue;
-    std::istringstream fields(line.substr(tag.size()));
-    LaunchInfo info;
-    fields >> info.name;
-    for (std::string f; fields >> f;) {
-      size_t eq = f.find('=');
-      if (eq == std::string::npos)
-        continue;
-      std::string key = f.substr(0, eq), value = f.substr(eq + 1);
-      if (key == "kind") info.kind = value;
-      else if (key == "block") info.block = std::stoi(value);
-      else if (key == "smem") info.smem = std::stoll(value);
-      else if (key == "grid") info.grid = value;
-      else if (key == "width") info.width = std::stoll(value);
-      else if (key == "dtype") info.dtype = value;
-      else if (key == "signature") info.signature = value;
-    }
-    out.push_back(info);
-  }
-  return out;
-}
 
 std::unique_ptr<CudaKernels> CudaKernels::load(const fb::Model &model,
                                                const std::string &path) {
@@ -101,37 +69,16 @@ CudaKernels::~CudaKernels() {
     cudaLibraryUnload(library_); // no throw from a destructor
 }
 
-/// H from an attention signature ("...;H=8;...").
-int CudaKernels::heads(const LaunchInfo &k) const {
-  size_t at = k.signature.find(";H=");
-  check(at != std::string::npos, k.name, ": attention signature has no H");
-  return std::stoi(k.signature.substr(at + 3));
-}
-
 void CudaKernels::launch(const LaunchInfo &k,
                          const std::vector<void *> &pointers,
                          const std::vector<int64_t> &sizes,
                          cudaStream_t stream) {
   size_t index = size_t(&k - infos_.data());
   check(index < infos_.size(), k.name, ": not a kernel of this model");
-  auto ceil_div = [](int64_t a, int64_t b) { return (a + b - 1) / b; };
-  dim3 grid(1), block(unsigned(k.block));
-  int64_t n = sizes.empty() ? 0 : sizes[0];
-  if (k.kind == "attention") {
-    check(sizes.size() == 3, k.name, ": attention takes sizes B, T, S");
-    grid = dim3(unsigned(ceil_div(sizes[1], k.width)), unsigned(heads(k)),
-                unsigned(sizes[0]));
-  } else if (k.kind == "row") {
-    grid = dim3(unsigned(n));
-  } else {
-    // Grid-stride kernels: enough blocks to fill the GPU, no more.
-    int64_t work = k.kind == "rope"    ? n * k.width / 2
-                   : k.kind == "embed" ? n * k.width
-                                       : n;
-    grid = dim3(unsigned(std::clamp<int64_t>(ceil_div(work, 256), 1, 1 << 16)));
-  }
-  if (grid.x == 0 || grid.y == 0 || grid.z == 0)
+  GridShape g = launch_grid(k, sizes);
+  if (g.x == 0 || g.y == 0 || g.z == 0)
     return; // empty tensors
+  dim3 grid(g.x, g.y, g.z), block(unsigned(k.block));
   std::vector<void *> ptrs = pointers;
   std::vector<long long> dims(sizes.begin(), sizes.end());
   std::vector<void *> args;

@@ -11,6 +11,7 @@
 #ifndef EDG_RUNTIME_CUDA_CUDA_KERNELS_H
 #define EDG_RUNTIME_CUDA_CUDA_KERNELS_H
 
+#include "runtime/cuda/launch_info.h"
 #include "runtime/schema/edg_model_generated.h"
 
 #include <cuda_runtime_api.h>
@@ -21,17 +22,6 @@
 #include <vector>
 
 namespace edg::cuda {
-
-/// One `// edg-launch:` line of the generated source.
-struct LaunchInfo {
-  std::string name, kind, signature, dtype, grid;
-  int block = 256;
-  int64_t smem = 0;
-  int64_t width = 0; // row width; the query tile (rows) for attention
-};
-
-/// Every edg-launch line of `source`.
-std::vector<LaunchInfo> parse_launch_lines(const std::string &source);
 
 class CudaKernels {
 public:
@@ -57,7 +47,6 @@ private:
   std::string arch_;
   std::vector<LaunchInfo> infos_;
   std::vector<cudaKernel_t> handles_;
-  int heads(const LaunchInfo &k) const;
 };
 
 } // namespace edg::cuda

@@ -105,6 +105,17 @@ TEST(CudaDevice, CheckNamesTheCall) {
   EDG_CUDA_CHECK(0); // success is silent
 }
 
+TEST(CudaDevice, CublasCheckNamesTheStatus) {
+  try {
+    EDG_CUBLAS_CHECK(1);
+    FAIL() << "EDG_CUBLAS_CHECK accepted an error";
+  } catch (const edg::Error &e) {
+    EXPECT_NE(std::string(e.what()).find("CUBLAS_STATUS_NOT_INITIALIZED (1)"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(CudaDevice, DeviceAnswers) {
   const edg::cuda::CudaStatus &s = edg::cuda::cuda_status();
   if (!s.available)

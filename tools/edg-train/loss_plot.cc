@@ -2,7 +2,8 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // See loss_plot.h. Layout: 640x400, a 50 px margin, 5x5 grid, the curve in
-// blue (lines between consecutive points, Bresenham), axes in black.
+// blue (lines between consecutive points, Bresenham), axes in black, the
+// loss range and the step count in a 3x5 bitmap font.
 //===----------------------------------------------------------------------===//
 #include "tools/edg-train/loss_plot.h"
 
@@ -90,6 +91,39 @@ void line(Image &im, int x0, int y0, int x1, int y1, uint32_t color) {
       err += dx, y0 += sy;
   }
 }
+/// 3x5 bitmap digits (rows top to bottom, 3 bits each) for the axis
+/// labels: "0"-"9", ".", "-", "e", " ".
+uint16_t glyph(char c) {
+  static const uint16_t digits[10] = {0x7B6F, 0x2C97, 0x73E7, 0x73CF, 0x5BC9,
+                                      0x79CF, 0x79EF, 0x7249, 0x7BEF, 0x7BCF};
+  if (c >= '0' && c <= '9')
+    return digits[c - '0'];
+  switch (c) {
+  case '.': return 0x0002;
+  case '-': return 0x01C0;
+  case 'e': return 0x2BE3;
+  default: return 0;
+  }
+}
+
+/// Draws `text` with its top-left corner at (x, y), 2 px per font pixel.
+void text(Image &im, int x, int y, const std::string &s, uint32_t color) {
+  for (char c : s) {
+    uint16_t g = glyph(c);
+    for (int r = 0; r < 5; ++r)
+      for (int col = 0; col < 3; ++col)
+        if (g & (1u << (14 - (r * 3 + col))))
+          for (int d = 0; d < 4; ++d)
+            im.set(x + col * 2 + d % 2, y + r * 2 + d / 2, color);
+    x += 8;
+  }
+}
+
+std::string label(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.4g", v);
+  return buf;
+}
 } // namespace
 
 std::vector<uint8_t> encode_png(const Image &im) {
@@ -145,6 +179,12 @@ void write_loss_plot(const std::string &path, const std::vector<double> &loss) {
       im.set(x, y, 0x1F5FBF);
     x0 = x, y0 = y, have = true;
   }
+  // Labels: the loss range on the y axis, the step count on the x axis.
+  text(im, 4, m - 4, label(hi), 0x000000);
+  text(im, 4, H - m - 6, label(lo), 0x000000);
+  text(im, m, H - m + 8, "1", 0x000000);
+  text(im, W - m - 8 * int(label(double(loss.size())).size()), H - m + 8,
+       label(double(loss.size())), 0x000000);
   std::vector<uint8_t> png = encode_png(im);
   std::string tmp = path + ".tmp." + std::to_string(::getpid());
   std::FILE *f = std::fopen(tmp.c_str(), "wb");

@@ -5,6 +5,9 @@
 // value; every graph-level op becomes one step reading values and weights
 // (weights are referenced by their index in the manifest, never by value, so
 // the runtime can bind them once and share them across entry points).
+// Training functions (docs/training.md) export the same way: gradient ops
+// become steps of the new OpKinds, edg.adamw_update names its weight in
+// `weights`, and the function records its gradient order and input names.
 //===----------------------------------------------------------------------===//
 #include "passes/Conversion/EDGToModelBin/ExportModel.h"
 

@@ -1,0 +1,67 @@
+//===- launch_info.cc - launch shapes of generated CUDA kernels --*- C++ -*-===//
+// SPDX-License-Identifier: Apache-2.0
+//
+// The grid rules mirror the emitters (passes/EmitCuda*.cpp): grid-stride
+// loops for elementwise, rope and embed kernels, one block per row for row
+// kernels, one block per (query tile, head, batch) for attention.
+//===----------------------------------------------------------------------===//
+#include "runtime/cuda/launch_info.h"
+
+#include "runtime/core/status.h"
+
+#include <algorithm>
+#include <sstream>
+
+namespace edg::cuda {
+
+std::vector<LaunchInfo> parse_launch_lines(const std::string &source) {
+  std::vector<LaunchInfo> out;
+  std::istringstream in(source);
+  const std::string tag = "// edg-launch: ";
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(tag, 0) != 0)
+      continue;
+    std::istringstream fields(line.substr(tag.size()));
+    LaunchInfo info;
+    fields >> info.name;
+    for (std::string f; fields >> f;) {
+      size_t eq = f.find('=');
+      if (eq == std::string::npos)
+        continue;
+      std::string key = f.substr(0, eq), value = f.substr(eq + 1);
+      if (key == "kind") info.kind = value;
+      else if (key == "block") info.block = std::stoi(value);
+      else if (key == "smem") info.smem = std::stoll(value);
+      else if (key == "grid") info.grid = value;
+      else if (key == "width") info.width = std::stoll(value);
+      else if (key == "dtype") info.dtype = value;
+      else if (key == "signature") info.signature = value;
+    }
+    out.push_back(info);
+  }
+  return out;
+}
+
+GridShape launch_grid(const LaunchInfo &k, const std::vector<int64_t> &sizes) {
+  auto ceil_div = [](int64_t a, int64_t b) { return (a + b - 1) / b; };
+  GridShape g;
+  int64_t n = sizes.empty() ? 0 : sizes[0];
+  if (k.kind == "attention") {
+    check(sizes.size() == 3, k.name, ": attention takes sizes B, T, S");
+    size_t at = k.signature.find(";H=");
+    check(at != std::string::npos, k.name, ": attention signature has no H");
+    g.x = unsigned(ceil_div(sizes[1], k.width));
+    g.y = unsigned(std::stoi(k.signature.substr(at + 3)));
+    g.z = unsigned(sizes[0]);
+  } else if (k.kind == "row") {
+    g.x = unsigned(n);
+  } else {
+    int64_t work = k.kind == "rope"    ? n * k.width / 2
+                   : k.kind == "embed" ? n * k.width
+                                       : n;
+    g.x = work <= 0 ? 0u : unsigned(std::clamp<int64_t>(ceil_div(work, 256), 1, 1 << 16));
+  }
+  return g;
+}
+
+} // namespace edg::cuda

@@ -1,0 +1,41 @@
+//===- launch_info.h - launch shapes of generated CUDA kernels ---*- C++ -*-===//
+// SPDX-License-Identifier: Apache-2.0
+//
+// Every generated CUDA kernel carries one `// edg-launch:` comment line in
+// the stored source (passes/EmitCuda.h): name, kind, threads per block,
+// dynamic shared memory, row width, storage type and signature. This file
+// reads those lines and turns a kernel's ABI sizes into its grid. No CUDA
+// header: the CPU emulator of edg-kernel-check uses it too.
+//===----------------------------------------------------------------------===//
+#ifndef EDG_RUNTIME_CUDA_LAUNCH_INFO_H
+#define EDG_RUNTIME_CUDA_LAUNCH_INFO_H
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace edg::cuda {
+
+/// One `// edg-launch:` line of the generated source.
+struct LaunchInfo {
+  std::string name, kind, signature, dtype, grid;
+  int block = 256;
+  int64_t smem = 0;
+  int64_t width = 0; // row width; the query tile (rows) for attention
+};
+
+/// Every edg-launch line of `source`.
+std::vector<LaunchInfo> parse_launch_lines(const std::string &source);
+
+struct GridShape {
+  unsigned x = 1, y = 1, z = 1;
+};
+
+/// The grid of kernel `k` for ABI `sizes` (n or rows; B, T, S for
+/// attention): grid-stride kernels get enough blocks to fill a GPU, row
+/// kernels one block per row, attention (ceil(T / tile), H, B).
+GridShape launch_grid(const LaunchInfo &k, const std::vector<int64_t> &sizes);
+
+} // namespace edg::cuda
+
+#endif // EDG_RUNTIME_CUDA_LAUNCH_INFO_H

@@ -1,0 +1,475 @@
+//===- edg-kernel-check.cc - run generated kernels against the oracle -*- C++ -*-===//
+// SPDX-License-Identifier: Apache-2.0
+//
+// `edg-kernel-check model.bin [--device=cpu|emu|cuda] [--bench-attention=T]
+//  [--bench-gemm=N]`
+//
+// Runs every generated kernel stored in model.bin on random inputs and
+// compares it with the hand-written fp32 CPU kernels (kernel_oracle.h):
+//   cpu:  the shared object edg-compile built (fp32), tolerance 1e-4
+//   emu:  the generated CUDA source, built with the host compiler against
+//         the CPU emulator of CUDA (test/cuda_emu): the CUDA kernels' code
+//         checked without a GPU
+//   cuda: the cubin/PTX for this GPU
+// emu and cuda tolerances by storage type: f32 1e-4, f16 5e-3, bf16 3e-2 (a
+// rounding point per op, MODEL_SPEC §3), relative to max(1, max |expected|). Prints one line per kernel and exits
+// 1 on any failure. With CUDA, --bench-attention times the model's
+// attention kernels at T = S (TFLOP/s; causal masks count half the
+// products) and --bench-gemm a bf16 cuBLASLt N x N x N GEMM.
+//===----------------------------------------------------------------------===//
+#include "test/e2e/kernel_oracle.h"
+
+#include "runtime/core/half.h"
+#include "runtime/core/model_file.h"
+#include "runtime/core/status.h"
+#include "runtime/cpu/generated_kernels.h"
+#include "runtime/cuda/launch_info.h"
+
+#ifdef EDG_ENABLE_CUDA
+#include "runtime/cuda/cuda_device.h"
+#include "runtime/cuda/cuda_kernels.h"
+#include <cublasLt.h>
+#include <cuda_runtime_api.h>
+#endif
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <dlfcn.h>
+#include <fstream>
+#include <functional>
+#include <string>
+#include <unistd.h>
+
+namespace {
+using namespace edg;
+using oracle::HostTensor;
+using oracle::KernelCase;
+
+int failures = 0;
+
+void report(const std::string &name, const std::string &what, double err,
+            double tol) {
+  bool ok = err <= tol;
+  failures += !ok;
+  std::printf("%s %-48s %-10s rel_err %.3e (tol %.0e)\n", ok ? "PASS" : "FAIL",
+              name.c_str(), what.c_str(), err, tol);
+}
+
+//===----------------------------------------------------------------------===//
+// CPU: the generated shared object
+//===----------------------------------------------------------------------===//
+
+void check_cpu(const ModelFile &file) {
+  auto kernels = cpu::GeneratedKernels::load(file.model(), file.path());
+  check(kernels != nullptr, file.path(),
+        ": no generated CPU kernels (compile with --target=cpu or all)");
+  uint32_t seed = 1;
+  for (const cpu::GeneratedKernel *k : kernels->all()) {
+    KernelCase c = oracle::make_case(k->signature, k->row_width,
+                                    [](float x) { return x; }, seed++);
+    std::vector<void *> args;
+    for (HostTensor &t : c.inputs)
+      args.push_back(t.kind == HostTensor::f32   ? static_cast<void *>(t.f.data())
+                     : t.kind == HostTensor::i32 ? static_cast<void *>(t.i.data())
+                                                 : static_cast<void *>(t.u.data()));
+    std::vector<std::vector<float>> outs;
+    for (const auto &shape : c.output_shapes) {
+      int64_t n = 1;
+      for (int64_t d : shape)
+        n *= d;
+      outs.emplace_back(size_t(n), -12345.0f);
+    }
+    for (auto &o : outs)
+      args.push_back(o.data());
+    k->fn(args.data(), c.sizes.data());
+    double err = 0;
+    for (size_t i = 0; i < outs.size(); ++i)
+      err = std::max(err, oracle::relative_error(outs[i], c.expected[i]));
+    report(k->name, k->kind, err, 1e-4);
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Generated CUDA kernels: on the emulator or a GPU
+//===----------------------------------------------------------------------===//
+
+/// A tensor as the kernel stores it: fp32, bf16 or f16 bits, int32, u8.
+std::vector<uint8_t> to_storage(const HostTensor &t, const std::string &dtype) {
+  std::vector<uint8_t> out;
+  auto put = [&](const void *p, size_t n) {
+    const uint8_t *b = static_cast<const uint8_t *>(p);
+    out.insert(out.end(), b, b + n);
+  };
+  if (t.kind == HostTensor::i32)
+    put(t.i.data(), t.i.size() * 4);
+  else if (t.kind == HostTensor::u8)
+    put(t.u.data(), t.u.size());
+  else if (dtype == "f32")
+    put(t.f.data(), t.f.size() * 4);
+  else
+    for (float x : t.f) {
+      uint16_t h = dtype == "bf16" ? f32_to_bf16(x) : f32_to_f16(x);
+      put(&h, 2);
+    }
+  return out;
+}
+
+std::vector<float> from_storage(const std::vector<uint8_t> &bytes,
+                                const std::string &dtype) {
+  std::vector<float> out;
+  if (dtype == "f32") {
+    out.resize(bytes.size() / 4);
+    std::memcpy(out.data(), bytes.data(), bytes.size());
+    return out;
+  }
+  for (size_t i = 0; i + 1 < bytes.size(); i += 2) {
+    uint16_t h;
+    std::memcpy(&h, &bytes[i], 2);
+    out.push_back(dtype == "bf16" ? bf16_to_f32(h) : f16_to_f32(h));
+  }
+  return out;
+}
+
+float round_to(const std::string &dtype, float x) {
+  if (dtype == "bf16")
+    return bf16_to_f32(f32_to_bf16(x));
+  if (dtype == "f16")
+    return f16_to_f32(f32_to_f16(x));
+  return x;
+}
+
+double tolerance(const std::string &dtype) {
+  return dtype == "bf16" ? 3e-2 : dtype == "f16" ? 5e-3 : 1e-4;
+}
+
+/// Memory and launches of one target (the emulator or a GPU).
+struct Target {
+  std::function<void *(const std::vector<uint8_t> &)> upload;
+  std::function<std::vector<uint8_t>(void *, size_t)> download;
+  std::function<void(void *)> release;
+  std::function<void(const cuda::LaunchInfo &, const std::vector<void *> &,
+                     const std::vector<int64_t> &)>
+      launch;
+};
+
+/// Runs every kernel of `infos` on `target` against the oracle.
+void check_kernels(const std::vector<cuda::LaunchInfo> &infos, Target &target) {
+  uint32_t seed = 1;
+  for (const cuda::LaunchInfo &k : infos) {
+    const std::string dtype = k.dtype;
+    KernelCase c = oracle::make_case(
+        k.signature, k.width, [&](float x) { return round_to(dtype, x); },
+        seed++);
+    std::vector<void *> ptrs;
+    size_t next = 0;
+    auto take = [&]() { return target.upload(to_storage(c.inputs[next++], dtype)); };
+    if (k.kind == "attention") { // q, k, v, pos|null, key_valid|null, out
+      for (int i = 0; i < 3; ++i)
+        ptrs.push_back(take());
+      bool pos = oracle::attention_field(k.signature, "pos") == "1";
+      bool kpad = oracle::attention_field(k.signature, "kpad") == "1";
+      ptrs.push_back(pos ? take() : nullptr);
+      ptrs.push_back(kpad ? take() : nullptr);
+    } else {
+      while (next < c.inputs.size())
+        ptrs.push_back(take());
+    }
+    std::vector<std::pair<void *, size_t>> outs;
+    for (const auto &shape : c.output_shapes) {
+      int64_t n = 1;
+      for (int64_t d : shape)
+        n *= d;
+      size_t bytes = size_t(n) * (dtype == "f32" ? 4 : 2);
+      // NaN bytes: an element the kernel never writes fails the check.
+      outs.push_back({target.upload(std::vector<uint8_t>(bytes, 0xff)), bytes});
+      ptrs.push_back(outs.back().first);
+    }
+    target.launch(k, ptrs, c.sizes);
+    double err = 0;
+    for (size_t i = 0; i < outs.size(); ++i)
+      err = std::max(err, oracle::relative_error(
+                              from_storage(target.download(outs[i].first,
+                                                           outs[i].second),
+                                           dtype),
+                              c.expected[i]));
+    for (void *p : ptrs)
+      if (p)
+        target.release(p);
+    report(k.name, k.kind + "/" + dtype, err, tolerance(dtype));
+  }
+}
+
+/// The generated CUDA source stored in model.bin.
+std::string cuda_source(const ModelFile &file) {
+  if (file.model().kernels())
+    for (const schema::KernelBinary *k : *file.model().kernels())
+      if (k->target() && k->target()->str() == "cuda" && k->arch() &&
+          k->arch()->str() == "source" && k->data())
+        return std::string(k->data()->begin(), k->data()->end());
+  fail(file.path(), ": no CUDA kernels (compile with --target=cuda or all)");
+}
+
+/// The CUDA source built for the CPU emulator and run on it.
+void check_emu(const ModelFile &file) {
+  char dir[] = "/tmp/edg-emu-XXXXXX";
+  check(::mkdtemp(dir) != nullptr, "cannot create a temporary directory");
+  std::string src = std::string(dir) + "/kernels.cu",
+              so = std::string(dir) + "/kernels.so";
+  {
+    std::ofstream out(src);
+    out << cuda_source(file);
+  }
+  const char *cxx = std::getenv("CXX");
+  std::string cmd = std::string(cxx && *cxx ? cxx : "c++") +
+                    " -std=c++20 -O1 -fPIC -shared -pthread -w -x c++ -include " +
+                    EDG_CUDA_EMU_DIR "/cuda_emu.h -I " EDG_CUDA_EMU_DIR
+                    "/include " + src + " -o " + so;
+  int rc = std::system(cmd.c_str());
+  void *handle = rc == 0 ? ::dlopen(so.c_str(), RTLD_NOW | RTLD_LOCAL) : nullptr;
+  std::remove(src.c_str());
+  std::remove(so.c_str());
+  ::rmdir(dir);
+  check(rc == 0, "the generated CUDA does not build for the emulator: ", cmd);
+  check(handle != nullptr, "cannot load the emulated kernels: ", ::dlerror());
+  using LaunchFn = int (*)(void *, unsigned, unsigned, unsigned, unsigned,
+                           const uint64_t *, int);
+  auto launch = reinterpret_cast<LaunchFn>(::dlsym(handle, "edg_emu_launch"));
+  check(launch != nullptr, "the emulated kernels have no edg_emu_launch");
+  Target emu;
+  emu.upload = [](const std::vector<uint8_t> &bytes) -> void * {
+    void *p = std::malloc(std::max<size_t>(bytes.size(), 1));
+    std::memcpy(p, bytes.data(), bytes.size());
+    return p;
+  };
+  emu.download = [](void *p, size_t n) {
+    const uint8_t *b = static_cast<const uint8_t *>(p);
+    return std::vector<uint8_t>(b, b + n);
+  };
+  emu.release = [](void *p) { std::free(p); };
+  emu.launch = [&](const cuda::LaunchInfo &k, const std::vector<void *> &ptrs,
+                   const std::vector<int64_t> &sizes) {
+    void *fn = ::dlsym(handle, k.name.c_str());
+    check(fn != nullptr, "no emulated kernel ", k.name);
+    std::vector<uint64_t> args;
+    for (void *p : ptrs)
+      args.push_back(reinterpret_cast<uint64_t>(p));
+    for (int64_t s : sizes)
+      args.push_back(uint64_t(s));
+    cuda::GridShape g = cuda::launch_grid(k, sizes);
+    launch(fn, g.x, g.y, g.z, unsigned(k.block), args.data(), int(args.size()));
+  };
+  std::printf("CUDA kernels on the CPU emulator (test/cuda_emu)\n");
+  check_kernels(cuda::parse_launch_lines(cuda_source(file)), emu);
+}
+
+#ifdef EDG_ENABLE_CUDA
+void check_cuda(const ModelFile &file) {
+  auto kernels = cuda::CudaKernels::load(file.model(), file.path());
+  std::printf("CUDA kernels: %s, binary %s\n",
+              cuda::cuda_status().message.c_str(), kernels->arch().c_str());
+  Target gpu;
+  gpu.upload = [](const std::vector<uint8_t> &bytes) -> void * {
+    void *p = nullptr;
+    EDG_CUDA_CHECK(cudaMalloc(&p, std::max<size_t>(bytes.size(), 1)));
+    EDG_CUDA_CHECK(cudaMemcpy(p, bytes.data(), bytes.size(),
+                              cudaMemcpyHostToDevice));
+    return p;
+  };
+  gpu.download = [](void *p, size_t n) {
+    EDG_CUDA_CHECK(cudaDeviceSynchronize());
+    std::vector<uint8_t> out(n);
+    EDG_CUDA_CHECK(cudaMemcpy(out.data(), p, n, cudaMemcpyDeviceToHost));
+    return out;
+  };
+  gpu.release = [](void *p) { EDG_CUDA_CHECK(cudaFree(p)); };
+  gpu.launch = [&](const cuda::LaunchInfo &k, const std::vector<void *> &ptrs,
+                   const std::vector<int64_t> &sizes) {
+    kernels->launch(k, ptrs, sizes);
+  };
+  check_kernels(kernels->kernels(), gpu);
+}
+
+/// Times each attention kernel at B=1, T=S=`seq`: TFLOP/s of QK^T and PV.
+void bench_attention(const ModelFile &file, int64_t seq) {
+  auto kernels = cuda::CudaKernels::load(file.model(), file.path());
+  for (const cuda::LaunchInfo &k : kernels->kernels()) {
+    if (k.kind != "attention")
+      continue;
+    auto field = [&](const char *f) {
+      return std::stoll(oracle::attention_field(k.signature, f));
+    };
+    const int64_t B = 1, H = field("H"), K = field("K"), hd = field("hd");
+    const bool pos = field("pos") == 1, kpad = field("kpad") == 1;
+    size_t eb = k.dtype == "f32" ? 4 : 2;
+    std::vector<void *> ptrs(6, nullptr);
+    EDG_CUDA_CHECK(cudaMalloc(&ptrs[0], size_t(B * seq * H * hd) * eb));
+    EDG_CUDA_CHECK(cudaMalloc(&ptrs[1], size_t(B * seq * K * hd) * eb));
+    EDG_CUDA_CHECK(cudaMalloc(&ptrs[2], size_t(B * seq * K * hd) * eb));
+    EDG_CUDA_CHECK(cudaMemset(ptrs[0], 0, size_t(B * seq * H * hd) * eb));
+    EDG_CUDA_CHECK(cudaMemset(ptrs[1], 0, size_t(B * seq * K * hd) * eb));
+    EDG_CUDA_CHECK(cudaMemset(ptrs[2], 0, size_t(B * seq * K * hd) * eb));
+    if (pos) {
+      std::vector<int32_t> p(size_t(B * seq));
+      for (int64_t i = 0; i < B * seq; ++i)
+        p[size_t(i)] = int32_t(i % seq);
+      EDG_CUDA_CHECK(cudaMalloc(&ptrs[3], p.size() * 4));
+      EDG_CUDA_CHECK(cudaMemcpy(ptrs[3], p.data(), p.size() * 4, cudaMemcpyHostToDevice));
+    }
+    if (kpad) {
+      EDG_CUDA_CHECK(cudaMalloc(&ptrs[4], size_t(B * seq)));
+      EDG_CUDA_CHECK(cudaMemset(ptrs[4], 1, size_t(B * seq)));
+    }
+    EDG_CUDA_CHECK(cudaMalloc(&ptrs[5], size_t(B * seq * H * hd) * eb));
+    cudaEvent_t start, stop;
+    EDG_CUDA_CHECK(cudaEventCreate(&start));
+    EDG_CUDA_CHECK(cudaEventCreate(&stop));
+    kernels->launch(k, ptrs, {B, seq, seq}); // warm-up
+    const int iters = 10;
+    EDG_CUDA_CHECK(cudaEventRecord(start));
+    for (int i = 0; i < iters; ++i)
+      kernels->launch(k, ptrs, {B, seq, seq});
+    EDG_CUDA_CHECK(cudaEventRecord(stop));
+    EDG_CUDA_CHECK(cudaEventSynchronize(stop));
+    float ms = 0;
+    EDG_CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
+    // FLOPs of the (query, key) pairs the mask lets through: 4 hd per pair
+    // (QK^T and PV), as FlashAttention counts them.
+    std::string mask = oracle::attention_field(k.signature, "mask");
+    const int64_t w = field("window");
+    double pairs = 0;
+    for (int64_t i = 0; i < seq; ++i) {
+      int64_t lo = 0, hi = seq - 1;
+      if (mask == "causal" || mask == "sliding_causal")
+        hi = i;
+      if (mask == "sliding_causal" || mask == "sliding_bidirectional")
+        lo = std::max<int64_t>(0, i - w + 1);
+      if (mask == "sliding_bidirectional")
+        hi = std::min<int64_t>(seq - 1, i + w - 1);
+      pairs += double(hi - lo + 1);
+    }
+    double flops = 4.0 * B * H * pairs * hd;
+    std::printf("BENCH attention_fwd %-44s T=S=%lld hd=%lld %s: %.3f ms, %.1f "
+                "TFLOP/s\n",
+                k.name.c_str(), (long long)seq, (long long)hd, mask.c_str(),
+                ms / iters, flops / (ms / iters * 1e-3) / 1e12);
+    for (void *p : ptrs)
+      if (p)
+        EDG_CUDA_CHECK(cudaFree(p));
+  }
+}
+
+/// bf16 x bf16 -> bf16 GEMM with fp32 accumulation through cuBLASLt.
+void bench_gemm(int64_t n) {
+  cublasLtHandle_t lt;
+  EDG_CUBLAS_CHECK(cublasLtCreate(&lt));
+  void *a, *b, *c, *workspace;
+  size_t bytes = size_t(n * n) * 2, wsBytes = size_t(64) << 20;
+  EDG_CUDA_CHECK(cudaMalloc(&a, bytes));
+  EDG_CUDA_CHECK(cudaMalloc(&b, bytes));
+  EDG_CUDA_CHECK(cudaMalloc(&c, bytes));
+  EDG_CUDA_CHECK(cudaMalloc(&workspace, wsBytes));
+  EDG_CUDA_CHECK(cudaMemset(a, 0, bytes));
+  EDG_CUDA_CHECK(cudaMemset(b, 0, bytes));
+  cublasLtMatmulDesc_t desc;
+  EDG_CUBLAS_CHECK(cublasLtMatmulDescCreate(&desc, CUBLAS_COMPUTE_32F, CUDA_R_32F));
+  cublasOperation_t opT = CUBLAS_OP_T; // y = x W^T, as edg.gemm
+  EDG_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_TRANSA,
+                                                &opT, sizeof(opT)));
+  cublasLtMatrixLayout_t la, lb, lc;
+  EDG_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&la, CUDA_R_16BF, n, n, n));
+  EDG_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&lb, CUDA_R_16BF, n, n, n));
+  EDG_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&lc, CUDA_R_16BF, n, n, n));
+  cublasLtMatmulPreference_t pref;
+  EDG_CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&pref));
+  EDG_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(
+      pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &wsBytes, sizeof(wsBytes)));
+  cublasLtMatmulHeuristicResult_t heuristic;
+  int found = 0;
+  EDG_CUBLAS_CHECK(cublasLtMatmulAlgoGetHeuristic(lt, desc, la, lb, lc, lc, pref,
+                                                1, &heuristic, &found));
+  check(found > 0, "cuBLASLt has no algorithm for a bf16 ", n, "^3 GEMM");
+  float alpha = 1, beta = 0;
+  auto run = [&] {
+    EDG_CUBLAS_CHECK(cublasLtMatmul(lt, desc, &alpha, a, la, b, lb, &beta, c, lc,
+                                  c, lc, &heuristic.algo, workspace, wsBytes, 0));
+  };
+  run();
+  cudaEvent_t start, stop;
+  EDG_CUDA_CHECK(cudaEventCreate(&start));
+  EDG_CUDA_CHECK(cudaEventCreate(&stop));
+  const int iters = 20;
+  EDG_CUDA_CHECK(cudaEventRecord(start));
+  for (int i = 0; i < iters; ++i)
+    run();
+  EDG_CUDA_CHECK(cudaEventRecord(stop));
+  EDG_CUDA_CHECK(cudaEventSynchronize(stop));
+  float ms = 0;
+  EDG_CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
+  std::printf("BENCH gemm_bf16 %lld^3 (cuBLASLt, fp32 accumulate): %.3f ms, "
+              "%.1f TFLOP/s\n",
+              (long long)n, ms / iters,
+              2.0 * double(n) * n * n / (ms / iters * 1e-3) / 1e12);
+  cublasLtMatmulPreferenceDestroy(pref);
+  cublasLtMatrixLayoutDestroy(la);
+  cublasLtMatrixLayoutDestroy(lb);
+  cublasLtMatrixLayoutDestroy(lc);
+  cublasLtMatmulDescDestroy(desc);
+  cublasLtDestroy(lt);
+  for (void *p : {a, b, c, workspace})
+    cudaFree(p);
+}
+#endif
+} // namespace
+
+int main(int argc, char **argv) {
+  std::string path, device = "cpu";
+  long long benchAttention = 0, benchGemm = 0;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a.rfind("--device=", 0) == 0)
+      device = a.substr(9);
+    else if (a.rfind("--bench-attention=", 0) == 0)
+      benchAttention = std::stoll(a.substr(18));
+    else if (a.rfind("--bench-gemm=", 0) == 0)
+      benchGemm = std::stoll(a.substr(13));
+    else
+      path = a;
+  }
+  try {
+    if (path.empty() && !benchGemm)
+      edg::fail("usage: edg-kernel-check model.bin [--device=cpu|cuda] "
+                "[--bench-attention=T] [--bench-gemm=N]");
+    if (device != "cpu" && device != "emu" && device != "cuda")
+      edg::fail("--device=", device, " is not one of cpu, emu, cuda");
+#ifdef EDG_ENABLE_CUDA
+    if (benchGemm)
+      bench_gemm(benchGemm);
+    if (!path.empty()) {
+      edg::ModelFile file = edg::ModelFile::load(path);
+      if (benchAttention)
+        bench_attention(file, benchAttention);
+      else if (device == "cuda")
+        check_cuda(file);
+      else if (device == "emu")
+        check_emu(file);
+      else
+        check_cpu(file);
+    }
+#else
+    if (device == "cuda" || benchAttention || benchGemm)
+      edg::fail("this edg-kernel-check was built without CUDA "
+                "(EDG_ENABLE_CUDA=OFF)");
+    edg::ModelFile file = edg::ModelFile::load(path);
+    if (device == "emu")
+      check_emu(file);
+    else
+      check_cpu(file);
+#endif
+  } catch (const std::exception &e) {
+    std::fprintf(stderr, "edg-kernel-check: error: %s\n", e.what());
+    return 2;
+  }
+  std::printf("%d failures\n", failures);
+  return failures ? 1 : 0;
+}
