@@ -39,7 +39,7 @@ seed=7
 if [ $quick = 1 ]; then
   pre=30; adapt=20; ft=120; train_pairs=600; eval_pairs=40
 else
-  pre=400; adapt=200; ft=600; train_pairs=4000; eval_pairs=200
+  pre=150; adapt=100; ft=250; train_pairs=4000; eval_pairs=200
 fi
 
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
