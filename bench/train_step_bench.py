@@ -18,7 +18,9 @@ A benchmark, not a test. In one run it
   4. prints the median seconds per step of each and the ratio EDG / torch.
 
 Run it with a python that has torch and transformers, e.g.
-  /work/venv-fixtures/bin/python bench/train_step_bench.py --build build
+  OMP_WAIT_POLICY=passive /work/venv-fixtures/bin/python bench/train_step_bench.py --build build
+(passive OpenMP waits, for both engines, on a machine whose cores are shared;
+docs/training.md has measured numbers).
 """
 import argparse
 import csv
