@@ -31,7 +31,9 @@ if [ "${EDG_DEMO_SKIP_BUILD:-0}" != 1 ]; then
   bash "$root/scripts/build.sh"
 fi
 bin="${EDG_BUILD_DIR:-$root/build}/bin"
-out="${EDG_DEMO_OUT:-$root/out/demo$([ $quick = 1 ] && echo -quick)}"
+suffix=""
+if [ $quick = 1 ]; then suffix="-quick"; fi
+out="${EDG_DEMO_OUT:-$root/out/demo$suffix}"
 rm -rf "$out" && mkdir -p "$out/runs"
 seed=7
 
@@ -116,5 +118,5 @@ logged "$out/eval-encoder-decoder.log" "$bin/edg-run" "$out/t5gemma.bin" \
   --tokenizer "$tok" --eval "$out/task-eval.jsonl"
 
 report_args=()
-[ $quick = 1 ] && report_args+=(--check-learned)
+if [ $quick = 1 ]; then report_args+=(--check-learned); fi
 python3 "$root/scripts/demo_report.py" "$out" "${report_args[@]}"

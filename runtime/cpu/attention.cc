@@ -81,7 +81,11 @@ struct Attn {
     return true;
   }
   const float *krow(const float *k, int64_t b, int64_t s, int64_t kvh) const {
-    return k + b * kvs + (s * K + kvh) * hd;
+    return p.kv_head_major ? k + b * kvs + (kvh * S + s) * hd
+                           : k + b * kvs + (s * K + kvh) * hd;
+  }
+  /// Elements between the rows of consecutive keys of one head.
+  int64_t key_stride() const { return p.kv_head_major ? hd : K * hd;
   }
 };
 
@@ -174,60 +178,90 @@ void attention_direct(const float *q, const float *k, const float *v,
                       int64_t K, int64_t hd, const AttentionParams &params) {
   const Attn a =
       make_attn("attention", q, k, v, out, B, T, S, H, K, hd, params);
-  const int64_t G = a.G, items = B * K * T;
-  // One (batch, kv head, query) item per block on the thread pool.
-  const bool par = items * S * G * hd >= (1 << 16);
+  const int64_t G = a.G;
+  // Items: (batch, query, chunk of kv heads). With the [S, K, hd] layout a
+  // chunk reads one contiguous run of k (and v) per key - [chunk, hd] - so
+  // the caches (a decode step's largest reads) stream; chunks are as wide as
+  // the parallelism allows (all K heads once B*T gives every thread work).
+  // With kv_head_major each head's keys are contiguous anyway.
+  const int64_t want = 2 * int64_t(num_threads());
+  const int64_t per_row = std::min<int64_t>(K, (want + B * T - 1) / (B * T));
+  const int64_t chunk = (K + per_row - 1) / per_row;
+  const int64_t nchunks = (K + chunk - 1) / chunk, items = B * T * nchunks;
+  const bool par = B * T * K * S * G * hd >= (1 << 16);
   parallel_for(items, par ? 1 : items, [&](int64_t i0, int64_t i1) {
     thread_local std::vector<float> sc, acc;
     thread_local std::vector<uint8_t> vis;
-    sc.resize(size_t(G * S));
-    acc.resize(size_t(G * hd));
+    sc.resize(size_t(chunk * G * S));
+    acc.resize(size_t(chunk * G * hd));
     vis.resize(size_t(S));
     for (int64_t it = i0; it < i1; ++it) {
-      const int64_t t = it % T, kvh = (it / T) % K, b = it / (T * K);
+      const int64_t c = it % nchunks, t = (it / nchunks) % T,
+                    b = it / (nchunks * T);
+      const int64_t c0 = c * chunk, nc = std::min(chunk, K - c0);
       const int32_t qp = a.qpos(b, t);
       bool any = false;
       for (int64_t s = 0; s < S; ++s) {
         vis[size_t(s)] = a.visible(b, qp, s);
         any |= vis[size_t(s)] != 0;
       }
-      // q rows of the G heads of this KV head are contiguous: [G, hd].
-      const float *qg = q + ((b * T + t) * H + kvh * G) * hd;
-      float *og = out + ((b * T + t) * H + kvh * G) * hd;
+      // q rows of the heads of kv heads c0.. are contiguous: [nc * G, hd].
+      const float *qc = q + ((b * T + t) * H + c0 * G) * hd;
+      float *oc = out + ((b * T + t) * H + c0 * G) * hd;
       if (!any) {
-        mean_v(a, v, b, kvh, acc.data());
-        for (int64_t g = 0; g < G; ++g)
-          std::copy(acc.begin(), acc.begin() + hd, og + g * hd);
+        for (int64_t kk = 0; kk < nc; ++kk) {
+          mean_v(a, v, b, c0 + kk, acc.data());
+          for (int64_t g = 0; g < G; ++g)
+            std::copy(acc.begin(), acc.begin() + hd, oc + (kk * G + g) * hd);
+        }
         continue;
       }
-      // sc: [G, S] raw scaled scores; masked keys are skipped (their value
-      // is irrelevant: the mask replaces it after the soft-cap).
-      for (int64_t s = 0; s < S; ++s) {
-        if (!vis[size_t(s)]) {
-          for (int64_t g = 0; g < G; ++g)
-            sc[size_t(g * S + s)] = 0.0f;
-          continue;
-        }
-        const float *kr = a.krow(k, b, s, kvh);
+      // sc: [nc * G, S] raw scaled scores; masked keys are skipped (their
+      // value is irrelevant: the mask replaces it after the soft-cap). The
+      // loops walk memory in layout order; every score and every output
+      // element sees the same operations in the same order either way.
+      auto score = [&](int64_t s, int64_t kk) {
+        const float *kr = a.krow(k, b, s, c0 + kk);
         for (int64_t g = 0; g < G; ++g)
-          sc[size_t(g * S + s)] = dot(qg + g * hd, kr, hd) * params.scale;
-      }
-      for (int64_t g = 0; g < G; ++g)
-        softmax_row(sc.data() + g * S, vis.data(), S, params.softcap);
-      std::fill(acc.begin(), acc.end(), 0.0f);
-      for (int64_t s = 0; s < S; ++s) {
+          sc[size_t((kk * G + g) * S + s)] =
+              vis[size_t(s)]
+                  ? dot(qc + (kk * G + g) * hd, kr, hd) * params.scale
+                  : 0.0f;
+      };
+      auto accumulate = [&](int64_t s, int64_t kk) {
         if (!vis[size_t(s)])
-          continue;
-        const float *vr = a.krow(v, b, s, kvh);
+          return;
+        const float *vk = a.krow(v, b, s, c0 + kk);
         for (int64_t g = 0; g < G; ++g) {
-          const float pgs = sc[size_t(g * S + s)];
-          float *ag = acc.data() + g * hd;
+          const float p = sc[size_t((kk * G + g) * S + s)];
+          float *ag = acc.data() + (kk * G + g) * hd;
 #pragma omp simd
           for (int64_t j = 0; j < hd; ++j)
-            ag[j] += pgs * vr[j];
+            ag[j] += p * vk[j];
         }
+      };
+      if (params.kv_head_major) {
+        for (int64_t kk = 0; kk < nc; ++kk)
+          for (int64_t s = 0; s < S; ++s)
+            score(s, kk);
+      } else {
+        for (int64_t s = 0; s < S; ++s)
+          for (int64_t kk = 0; kk < nc; ++kk)
+            score(s, kk);
       }
-      std::copy(acc.begin(), acc.end(), og);
+      for (int64_t r = 0; r < nc * G; ++r)
+        softmax_row(sc.data() + r * S, vis.data(), S, params.softcap);
+      std::fill(acc.begin(), acc.begin() + nc * G * hd, 0.0f);
+      if (params.kv_head_major) {
+        for (int64_t kk = 0; kk < nc; ++kk)
+          for (int64_t s = 0; s < S; ++s)
+            accumulate(s, kk);
+      } else {
+        for (int64_t s = 0; s < S; ++s)
+          for (int64_t kk = 0; kk < nc; ++kk)
+            accumulate(s, kk);
+      }
+      std::copy(acc.begin(), acc.begin() + nc * G * hd, oc);
     }
   });
 }
@@ -309,7 +343,7 @@ void attention_gemm(const float *q, const float *k, const float *v, float *out,
           if (width > 0) {
             const float *qb = q + ((b * T + t0) * H + h) * hd;
             // sc[tq, width] = q_blk[tq, hd] · k[lo:hi, hd]ᵀ
-            sgemm_nt(tq, width, hd, qb, H * hd, a.krow(k, b, lo, kvh), K * hd,
+            sgemm_nt(tq, width, hd, qb, H * hd, a.krow(k, b, lo, kvh), a.key_stride(),
                      sc, width);
             for (int64_t r = 0; r < tq; ++r) {
               float *sr = sc + r * width;
@@ -324,7 +358,7 @@ void attention_gemm(const float *q, const float *k, const float *v, float *out,
                           params.softcap);
             }
             // out_blk[tq, hd] = p[tq, width] · v[lo:hi, hd]
-            sgemm_nn(tq, hd, width, sc, width, a.krow(v, b, lo, kvh), K * hd,
+            sgemm_nn(tq, hd, width, sc, width, a.krow(v, b, lo, kvh), a.key_stride(),
                      ob, H * hd);
           }
           for (int64_t r = 0; r < tq; ++r)
@@ -361,6 +395,8 @@ void attention_backward(const float *q, const float *k, const float *v,
   const Attn a =
       make_attn("attention_backward", q, k, v, dq, B, T, S, H, K, hd, params);
   check(B * T == 0 || dout, "attention_backward: dout is null");
+  check(!params.kv_head_major,
+        "attention_backward: kv_head_major is a forward-only layout");
   check(B * S == 0 || (dk && dv), "attention_backward: dk or dv is null");
   const int64_t G = a.G;
   const float cap = params.softcap;

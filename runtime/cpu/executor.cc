@@ -11,6 +11,7 @@
 #include "runtime/cpu/blas.h"
 #include "runtime/cpu/greedy_head.h"
 #include "runtime/cpu/kernels.h"
+#include "runtime/cpu/parallel.h"
 #include "runtime/cpu/train_steps.h"
 
 #include <algorithm>
@@ -360,7 +361,8 @@ private:
     std::vector<float> q(size_t(B * T * H * hd)), o(size_t(B * T * H * hd));
     linear(x.data<float>(), B * T, d, weight(s, 0), q.data());
 
-    // Encoder keys/values: once per request when a KV state is kept.
+    // Encoder keys/values: once per request when a KV state is kept, then
+    // stored head-major ([B, K, S, hd]) for the decoding steps.
     KvState::CrossCache local;
     KvState::CrossCache *kv =
         options_.state ? options_.state->cross(&fn_, index) : nullptr;
@@ -371,10 +373,28 @@ private:
       kv->v.resize(kv->k.size());
       linear(enc.data<float>(), B * S, de, weight(s, 1), kv->k.data());
       linear(enc.data<float>(), B * S, de, weight(s, 2), kv->v.data());
+      if (options_.state) {
+        std::vector<float> sk(kv->k.size()), sv(kv->v.size());
+        const float *k0 = kv->k.data(), *v0 = kv->v.data();
+        parallel_for(B * K, 1, [&](int64_t i0, int64_t i1) {
+          for (int64_t i = i0; i < i1; ++i) {
+            const int64_t b = i / K, h = i % K;
+            for (int64_t t = 0; t < S; ++t) {
+              const int64_t from = ((b * S + t) * K + h) * hd,
+                            to = ((b * K + h) * S + t) * hd;
+              std::copy(k0 + from, k0 + from + hd, sk.data() + to);
+              std::copy(v0 + from, v0 + from + hd, sv.data() + to);
+            }
+          }
+        });
+        kv->k.swap(sk);
+        kv->v.swap(sv);
+      }
     }
     AttentionParams p = params_of(s);
     p.mask = MaskKind::none_cross;
     p.key_valid = enc_valid;
+    p.kv_head_major = options_.state != nullptr;
     attention(q.data(), kv->k.data(), kv->v.data(), o.data(), B, T, S, H, K, hd,
               p);
     Tensor out(DType::f32, {B, T, d});

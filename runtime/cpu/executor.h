@@ -38,7 +38,8 @@ public:
     std::vector<int32_t> pos;   // [B, capacity]
     std::vector<uint8_t> valid; // [B, capacity]
   };
-  /// Cross-attention keys/values of one layer: [B, S, K, hd].
+  /// Cross-attention keys/values of one layer: [B, K, S, hd] (each head's
+  /// keys contiguous, so that decoding steps stream them).
   struct CrossCache {
     int64_t S = 0;
     std::vector<float> k, v;

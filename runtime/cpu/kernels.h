@@ -69,6 +69,10 @@ struct AttentionParams {
   /// Elements between consecutive batches of k and v; 0 means S*K*hd. Lets a
   /// KV cache of capacity C > S ([B, C, K, hd]) be passed with S filled rows.
   int64_t kv_batch_stride = 0;
+  /// k and v are [B, K, S, hd] (each head's keys contiguous) instead of
+  /// [B, S, K, hd]; kv_batch_stride then defaults to K*S*hd as well. Forward
+  /// only (the decoding cross-attention cache uses it).
+  bool kv_head_major = false;
 };
 
 /// Eager attention, HF order: s = (q·k)*scale; s = c*tanh(s/c) if softcap;

@@ -75,8 +75,9 @@ TEST(GreedyHead, MatchesFullLogitsOnRandomTables) {
       EXPECT_EQ(greedy(x.data(), M, lda, table, V, K, cap, &qt), want)
           << "M=" << M << " cap=" << cap;
       EXPECT_EQ(last_greedy_stats().exact_path, saturated) << "M=" << M;
-      if (!saturated)
+      if (!saturated) {
         EXPECT_GE(last_greedy_stats().candidates, M);
+      }
       EXPECT_EQ(greedy(x.data(), M, lda, table, V, K, cap, nullptr), want);
       EXPECT_TRUE(last_greedy_stats().exact_path);
     }
@@ -194,6 +195,43 @@ TEST(Sgemm, GroupEqualsSeparateProductsAndDotRowsIsSkinny) {
         for (int64_t m = 0; m < M; ++m)
           ASSERT_EQ(z[m], R1[size_t(m * 300 + n)]) << "M=" << M << " n=" << n;
       }
+  }
+}
+
+} // namespace
+} // namespace edg::cpu
+
+namespace edg::cpu {
+namespace {
+
+TEST(Attention, HeadMajorCacheLayoutGivesIdenticalResults) {
+  // The decoding cross-attention cache is [B, K, S, hd]; attention must give
+  // bit-identical outputs to the [B, S, K, hd] layout (direct and gemm paths).
+  const int64_t B = 2, S = 37, H = 4, K = 2, hd = 16;
+  std::vector<float> k = test::random_floats(size_t(B * S * K * hd), 21),
+                     v = test::random_floats(size_t(B * S * K * hd), 22);
+  std::vector<float> kh(k.size()), vh(v.size());
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t s = 0; s < S; ++s)
+      for (int64_t h = 0; h < K; ++h)
+        for (int64_t j = 0; j < hd; ++j) {
+          kh[size_t(((b * K + h) * S + s) * hd + j)] = k[size_t(((b * S + s) * K + h) * hd + j)];
+          vh[size_t(((b * K + h) * S + s) * hd + j)] = v[size_t(((b * S + s) * K + h) * hd + j)];
+        }
+  std::vector<uint8_t> valid(size_t(B * S), 1);
+  valid[size_t(S + 3)] = 0;
+  for (int64_t T : {1, 3, 20}) {
+    std::vector<float> q = test::random_floats(size_t(B * T * H * hd), unsigned(30 + T));
+    std::vector<float> o1(q.size()), o2(q.size());
+    AttentionParams p;
+    p.scale = 0.25f;
+    p.softcap = 50.0f;
+    p.mask = MaskKind::none_cross;
+    p.key_valid = valid.data();
+    attention(q.data(), k.data(), v.data(), o1.data(), B, T, S, H, K, hd, p);
+    p.kv_head_major = true;
+    attention(q.data(), kh.data(), vh.data(), o2.data(), B, T, S, H, K, hd, p);
+    EXPECT_EQ(o1, o2) << "T=" << T;
   }
 }
 
