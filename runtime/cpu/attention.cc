@@ -6,12 +6,16 @@
 // (query head h reads KV head h / (H/K)). Masks come from absolute positions
 // so that prefill, KV-cached decoding and sliding windows share one rule.
 //
-// Two strategies: `direct` (decoding: per (b, kv-head, query) dot products,
-// the G query heads of a KV head share each key row read) and `gemm`
-// (prefill: blocks of queries, sgemm for q·kᵀ and p·v, the mask built once per
-// block and shared by all heads, keys outside the block's visible range
-// skipped). Rows that see no key reproduce HF's uniform average over all S
-// keys (every score becomes finfo.min, so softmax is flat).
+// Two strategies, both on the runtime's thread pool: `direct` (decoding: per
+// (b, query, chunk of kv heads) dot products walking k/v in memory order, the
+// G query heads of a KV head share each key row read; k/v may be [B, S, K,
+// hd] or head-major [B, K, S, hd]) and `gemm` (prefill: blocks of queries,
+// single-threaded sgemm for q·kᵀ and p·v per (block, head), the mask built
+// once per block and shared by all heads, keys outside the block's visible
+// range skipped). The forward softmax (scaled_softmax_row) is vectorised and
+// multiplies by 1/cap (within an ulp of HF's /cap). Rows that see no key
+// reproduce HF's uniform average over all S keys (every score becomes
+// finfo.min, so softmax is flat).
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/cpu/kernels.h"
@@ -27,6 +31,10 @@
 #include <vector>
 
 #include <omp.h>
+
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
 
 namespace edg::cpu {
 
@@ -144,6 +152,88 @@ bool softmax_row(float *s, const uint8_t *vis, int64_t n, float cap) {
   return true;
 }
 
+/// fast_tanh's small-argument branch (|x| < 0.625): the same polynomial.
+inline float tanh_small(float x) {
+  const float z = x * x;
+  float ps = -5.70498872745e-3f;
+  ps = ps * z + 2.06390887954e-2f;
+  ps = ps * z - 5.37397155531e-2f;
+  ps = ps * z + 1.33314422036e-1f;
+  ps = ps * z - 3.33332819422e-1f;
+  return ps * z * x + x;
+}
+
+/// max(-inf, s[0..n)), NaNs ignored as std::max(mx, s[j]) ignores them.
+/// (GCC does not vectorise that reduction by itself.)
+inline float row_max(const float *s, int64_t n) {
+  float mx = kNegInf;
+  int64_t j = 0;
+#if defined(__AVX2__)
+  __m256 m0 = _mm256_set1_ps(kNegInf), m1 = m0;
+  for (; j + 16 <= n; j += 16) {
+    m0 = _mm256_max_ps(_mm256_loadu_ps(s + j), m0);
+    m1 = _mm256_max_ps(_mm256_loadu_ps(s + j + 8), m1);
+  }
+  float lanes[8];
+  _mm256_storeu_ps(lanes, _mm256_max_ps(m0, m1));
+  for (float l : lanes)
+    mx = std::max(mx, l);
+#endif
+  for (; j < n; ++j)
+    mx = std::max(mx, s[j]);
+  return mx;
+}
+
+/// The forward kernels' softmax_row: s *= scale first (HF scales q·kᵀ), and
+/// the soft-cap multiplies by 1/cap instead of dividing (within an ulp of
+/// HF's /cap). Blocks of 64 scores whose capped argument stays below 0.6
+/// (the usual case: |score| < 0.6·cap) use fast_tanh's polynomial branch
+/// only, which is what fast_tanh returns there, without its exp branch and
+/// division. Mask, max, exp and sum as in softmax_row, vectorised.
+bool scaled_softmax_row(float *s, const uint8_t *vis, int64_t n, float scale,
+                        float cap) {
+  if (cap > 0.0f) {
+    const float inv = 1.0f / cap;
+    for (int64_t j0 = 0; j0 < n; j0 += 64) {
+      const int64_t j1 = std::min(n, j0 + 64);
+      float amax = 0.0f;
+#pragma omp simd reduction(max : amax)
+      for (int64_t j = j0; j < j1; ++j)
+        amax = std::max(amax, std::fabs(s[j] * scale));
+      if (amax * inv < 0.6f) {
+#pragma omp simd
+        for (int64_t j = j0; j < j1; ++j)
+          s[j] = tanh_small((s[j] * scale) * inv) * cap;
+      } else {
+#pragma omp simd
+        for (int64_t j = j0; j < j1; ++j)
+          s[j] = fast_tanh((s[j] * scale) * inv) * cap;
+      }
+    }
+  } else if (scale != 1.0f) {
+#pragma omp simd
+    for (int64_t j = 0; j < n; ++j)
+      s[j] *= scale;
+  }
+#pragma omp simd
+  for (int64_t j = 0; j < n; ++j)
+    s[j] = vis[j] ? s[j] : kNegInf; // mask after the cap (MODEL_SPEC §4.6)
+  const float mx = row_max(s, n);
+  if (mx == kNegInf)
+    return false;
+  float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+  for (int64_t j = 0; j < n; ++j) {
+    s[j] = fast_exp(s[j] - mx); // exp(-inf) = 0 for masked keys
+    sum += s[j];
+  }
+  const float inv_sum = 1.0f / sum;
+#pragma omp simd
+  for (int64_t j = 0; j < n; ++j)
+    s[j] *= inv_sum;
+  return true;
+}
+
 /// mean over all S keys of v[b, :, kvh, :] -> out[hd]: the output of a row
 /// that sees no key.
 void mean_v(const Attn &a, const float *v, int64_t b, int64_t kvh, float *out) {
@@ -225,7 +315,7 @@ void attention_direct(const float *q, const float *k, const float *v,
         for (int64_t g = 0; g < G; ++g)
           sc[size_t((kk * G + g) * S + s)] =
               vis[size_t(s)]
-                  ? dot(qc + (kk * G + g) * hd, kr, hd) * params.scale
+                  ? dot(qc + (kk * G + g) * hd, kr, hd)
                   : 0.0f;
       };
       auto accumulate = [&](int64_t s, int64_t kk) {
@@ -250,7 +340,8 @@ void attention_direct(const float *q, const float *k, const float *v,
             score(s, kk);
       }
       for (int64_t r = 0; r < nc * G; ++r)
-        softmax_row(sc.data() + r * S, vis.data(), S, params.softcap);
+        scaled_softmax_row(sc.data() + r * S, vis.data(), S, params.scale,
+                           params.softcap);
       std::fill(acc.begin(), acc.begin() + nc * G * hd, 0.0f);
       if (params.kv_head_major) {
         for (int64_t kk = 0; kk < nc; ++kk)
@@ -343,23 +434,20 @@ void attention_gemm(const float *q, const float *k, const float *v, float *out,
           if (width > 0) {
             const float *qb = q + ((b * T + t0) * H + h) * hd;
             // sc[tq, width] = q_blk[tq, hd] · k[lo:hi, hd]ᵀ
-            sgemm_nt(tq, width, hd, qb, H * hd, a.krow(k, b, lo, kvh), a.key_stride(),
-                     sc, width);
+            sgemm_nt(tq, width, hd, qb, H * hd, a.krow(k, b, lo, kvh),
+                     a.key_stride(), sc, width);
             for (int64_t r = 0; r < tq; ++r) {
               float *sr = sc + r * width;
               if (!any[r]) {
                 std::fill(sr, sr + width, 0.0f);
                 continue;
               }
-#pragma omp simd
-              for (int64_t c = 0; c < width; ++c)
-                sr[c] *= params.scale; // HF scales the product
-              softmax_row(sr, mask.data() + (i * TQ + r) * S + lo, width,
-                          params.softcap);
+              scaled_softmax_row(sr, mask.data() + (i * TQ + r) * S + lo, width,
+                                 params.scale, params.softcap);
             }
             // out_blk[tq, hd] = p[tq, width] · v[lo:hi, hd]
-            sgemm_nn(tq, hd, width, sc, width, a.krow(v, b, lo, kvh), a.key_stride(),
-                     ob, H * hd);
+            sgemm_nn(tq, hd, width, sc, width, a.krow(v, b, lo, kvh),
+                     a.key_stride(), ob, H * hd);
           }
           for (int64_t r = 0; r < tq; ++r)
             if (!any[r])

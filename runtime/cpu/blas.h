@@ -52,7 +52,8 @@ struct NtOutput {
 /// C_i = A·B_iᵀ (beta = 0) for `count` products that share A, e.g. the q, k
 /// and v projections of one input. For M <= 8 (decoding) all of them are one
 /// streaming pass in a single parallel region, with the numerics of
-/// sgemm_nt; otherwise one sgemm_nt each.
+/// sgemm_nt; larger products are cut into blocks as sgemm_nt cuts them, all
+/// outputs' blocks in one parallel region.
 void sgemm_nt_group(int64_t M, int64_t K, const float *A, int64_t lda,
                     const NtOutput *outs, int count);
 

@@ -208,7 +208,8 @@ bool search_block(const float *x, int64_t mr, int64_t lda, const float *table,
     }
     SX[m] = sx;
     X1[m] = float(l1 * (1.0 + 1e-6)) + 1e-37f;     // rounded up
-    EX[m] = ex * (1.0f + 0x1p-20f) + sx * 0x1p-20f; // rounded up
+    // Rounded up, including the fp32 rounding of |x - sx·v| (<= 2⁻²⁴·max|x|).
+    EX[m] = ex * (1.0f + 0x1p-20f) + mx * 0x1p-22f;
   }
   const float eps_rel = 0x1p-19f, eps_e = 0x1p-16f, eps_abs = 1e-36f;
   // The error bound of a = approximate logit of table row n for input row m.

@@ -18,6 +18,9 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <vector>
 
 namespace edg::cpu {
@@ -57,26 +60,84 @@ void check_rope_args(const char *fn, int64_t B, int64_t T, int64_t nheads,
         ": rope theta must be positive and finite, got ", theta);
 }
 
-/// Shared by forward (sign = +1) and backward (sign = -1: rotation by -angle,
-/// which is the transpose of the forward rotation).
-void rope_apply(float *x, int64_t B, int64_t T, int64_t nheads, int64_t hd,
-                const int32_t *positions, float theta, float sign) {
+/// cos and sin of pos * inv_freq[i] for positions [0, n), [n, hd/2] each,
+/// computed as HF does (fp32 inv_freq, fp32 product). One table per (theta,
+/// hd) for the whole process, grown on demand and never changed once
+/// published, so that every layer of every call reuses it.
+struct RopeTable {
+  int64_t n = 0, half = 0;
+  std::vector<float> cos, sin;
+};
+
+std::shared_ptr<const RopeTable> rope_table(float theta, int64_t hd,
+                                            int64_t n) {
+  static std::mutex mu;
+  static std::map<std::pair<float, int64_t>, std::shared_ptr<const RopeTable>>
+      tables;
+  std::lock_guard<std::mutex> lock(mu);
+  std::shared_ptr<const RopeTable> &slot = tables[{theta, hd}];
+  if (slot && slot->n >= n)
+    return slot;
   const int64_t half = hd / 2;
   // HF: inv_freq = 1.0 / (theta ** (arange(0, hd, 2, int64).float() / hd)),
   // every step in fp32.
   std::vector<float> inv_freq(static_cast<size_t>(half));
   for (int64_t i = 0; i < half; ++i)
     inv_freq[size_t(i)] = 1.0f / std::pow(theta, float(2 * i) / float(hd));
-  const int64_t rows = B * T;
+  auto t = std::make_shared<RopeTable>();
+  t->n = std::max<int64_t>(n, slot ? 2 * slot->n : 1024); // amortised growth
+  t->half = half;
+  t->cos.resize(size_t(t->n * half));
+  t->sin.resize(size_t(t->n * half));
+  for (int64_t p = 0; p < t->n; ++p)
+    for (int64_t i = 0; i < half; ++i) {
+      const float angle = float(p) * inv_freq[size_t(i)]; // fp32, as HF
+      t->cos[size_t(p * half + i)] = std::cos(angle);
+      t->sin[size_t(p * half + i)] = std::sin(angle);
+    }
+  slot = t;
+  return slot;
+}
+
+/// Shared by forward (sign = +1) and backward (sign = -1: rotation by -angle,
+/// which is the transpose of the forward rotation).
+void rope_apply(float *x, int64_t B, int64_t T, int64_t nheads, int64_t hd,
+                const int32_t *positions, float theta, float sign) {
+  const int64_t half = hd / 2, rows = B * T;
+  int32_t max_pos = 0;
+  bool negative = false;
+  for (int64_t r = 0; r < rows; ++r) {
+    max_pos = std::max(max_pos, positions[r]);
+    negative |= positions[r] < 0;
+  }
+  // Positions are 0..max_seq in practice; anything else gets a local table.
+  std::shared_ptr<const RopeTable> table;
+  std::vector<float> inv_freq;
+  if (!negative && max_pos < (1 << 20))
+    table = rope_table(theta, hd, int64_t(max_pos) + 1);
+  else {
+    inv_freq.resize(static_cast<size_t>(half));
+    for (int64_t i = 0; i < half; ++i)
+      inv_freq[size_t(i)] = 1.0f / std::pow(theta, float(2 * i) / float(hd));
+  }
   for_blocks(rows, nheads * hd, kParallelMin, [&](int64_t r0, int64_t r1) {
     std::vector<float> c(static_cast<size_t>(half)),
         s(static_cast<size_t>(half));
     for (int64_t r = r0; r < r1; ++r) {
-      const float pos = float(positions[r]);
-      for (int64_t i = 0; i < half; ++i) {
-        const float angle = pos * inv_freq[size_t(i)]; // fp32 product, as HF
-        c[size_t(i)] = std::cos(angle);
-        s[size_t(i)] = sign * std::sin(angle);
+      if (table) {
+        const float *tc = table->cos.data() + int64_t(positions[r]) * half,
+                    *ts = table->sin.data() + int64_t(positions[r]) * half;
+        for (int64_t i = 0; i < half; ++i) {
+          c[size_t(i)] = tc[i];
+          s[size_t(i)] = sign * ts[i];
+        }
+      } else {
+        const float pos = float(positions[r]);
+        for (int64_t i = 0; i < half; ++i) {
+          const float angle = pos * inv_freq[size_t(i)]; // fp32 product, as HF
+          c[size_t(i)] = std::cos(angle);
+          s[size_t(i)] = sign * std::sin(angle);
+        }
       }
       float *xr = x + r * nheads * hd;
       for (int64_t h = 0; h < nheads; ++h) {
