@@ -23,6 +23,26 @@
 
 namespace edg::cpu {
 
+void KvState::reorder_rows(const std::vector<int64_t> &source_rows) {
+  for (auto &entry : self_) {
+    SelfCache &c = entry.second;
+    check(int64_t(source_rows.size()) == c.B, "KV cache reorder: ",
+          source_rows.size(), " rows given for a cache of ", c.B);
+    // Gathers the first `len` slots of each row: [B, capacity, width].
+    auto gather = [&](auto &data, int64_t width) {
+      auto old = data;
+      int64_t n = c.len * width, stride = c.capacity * width;
+      for (int64_t r = 0; r < c.B; ++r)
+        std::copy_n(old.begin() + source_rows[size_t(r)] * stride, n,
+                    data.begin() + r * stride);
+    };
+    gather(c.k, c.K * c.hd);
+    gather(c.v, c.K * c.hd);
+    gather(c.pos, 1);
+    gather(c.valid, 1);
+  }
+}
+
 namespace {
 namespace fb = ::edg::schema;
 

@@ -54,6 +54,12 @@ public:
   }
   CrossCache &new_cross(const void *fn, int step) { return cross_[{fn, step}]; }
 
+  /// Beam search: row r of every self-attention cache becomes a copy of row
+  /// source_rows[r] (filled slots only). Cross-attention caches are left as
+  /// they are: beams continue only beams of their own request, whose rows
+  /// hold the same encoder keys/values.
+  void reorder_rows(const std::vector<int64_t> &source_rows);
+
 private:
   int64_t capacity_;
   std::map<std::pair<const void *, int>, SelfCache> self_;

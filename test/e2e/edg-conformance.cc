@@ -7,6 +7,8 @@
 // with HF transformers, eager attention, fp32) and compares:
 //   - gemma2:  logits, loss, greedy generation with the KV cache
 //   - t5gemma: encoder hidden states, decoder logits, loss, greedy generation
+//   - both: beam search (FIXTURE_DIR/beam.safetensors), best hypotheses and
+//     their scores
 // Tensors pass when max|edg - ref| <= tol * max(1, max|ref|) (relative to the
 // tensor's scale); generations must match token for token. Prints one line
 // per check and exits 1 on any failure.
@@ -21,6 +23,7 @@
 #include "runtime/cpu/kernels.h"
 #include "runtime/include/edg/edg.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -113,6 +116,45 @@ float loss_of(const edg::Tensor &logits, const edg::Tensor &labels, bool shift) 
                                  int64_t(targets.size()), V, nullptr);
 }
 
+/// Beam search against HF's generate(num_beams=3) (beam.safetensors, written
+/// by test/fixtures/make_beam_fixtures.py): every prompt's best hypothesis,
+/// token for token, and its score within `tol` relative.
+void check_beams(const edg::Model &model, const std::string &dir, double tol) {
+  edg::SafetensorsFile ref = edg::SafetensorsFile::open(dir + "/beam.safetensors");
+  edg::Tensor ids = to_i32(ref, "prompt_ids"), lens = to_i32(ref, "prompt_len");
+  int64_t B = ids.dim(0), P = ids.dim(1);
+  std::vector<edg::TokenIds> prompts;
+  for (int64_t b = 0; b < B; ++b) {
+    // Decoder-only prompts are left-padded, encoder inputs right-padded.
+    int64_t n = lens.data<int32_t>()[b];
+    const int32_t *row = ids.data<int32_t>() + b * P;
+    int64_t start = model.is_encoder_decoder() ? 0 : P - n;
+    prompts.emplace_back(row + start, row + start + n);
+  }
+  for (const char *c : {"beam", "beam_eos"}) {
+    std::string name = c;
+    edg::Tensor want = to_i32(ref, name + ".output_ids");
+    edg::Tensor want_len = to_i32(ref, name + ".output_len");
+    std::vector<float> want_scores = ref.read_f32(name + ".scores");
+    edg::GenerateOptions options;
+    options.num_beams = 3;
+    options.max_new_tokens = int(want.dim(1));
+    options.stop_tokens = {to_i32(ref, name + ".eos").data<int32_t>()[0]};
+    options.length_penalty = ref.read_f32(name + ".length_penalty")[0];
+    std::vector<edg::Hypothesis> got = model.beam_search(prompts, options);
+    edg::Tensor scores(edg::DType::f32, {B});
+    for (int64_t b = 0; b < B; ++b) {
+      std::string what = name + " search, prompt " + std::to_string(b);
+      edg::Tensor row(edg::DType::i32, {want_len.data<int32_t>()[b]});
+      std::copy_n(want.data<int32_t>() + b * want.dim(1), row.numel(),
+                  row.data<int32_t>());
+      compare_tokens(what.c_str(), got[size_t(b)].tokens, row, 0);
+      scores.data<float>()[b] = got[size_t(b)].score;
+    }
+    compare((name + " scores").c_str(), scores, want_scores, {B}, tol);
+  }
+}
+
 void run(const std::string &model_path, const std::string &dir, double tol) {
   edg::Model model = edg::Model::load(model_path);
   model.bind_weights({dir + "/model.safetensors"});
@@ -139,6 +181,7 @@ void run(const std::string &model_path, const std::string &dir, double tol) {
     edg::TokenIds p(prompt.data<int32_t>(), prompt.data<int32_t>() + prompt.numel());
     compare_tokens("greedy generation", model.generate({p}, options)[0],
                    expected, prompt.numel());
+    check_beams(model, dir, tol);
     return;
   }
 
@@ -173,6 +216,7 @@ void run(const std::string &model_path, const std::string &dir, double tol) {
       p.push_back(gen_in.data<int32_t>()[i]);
   compare_tokens("greedy generation", model.generate({p}, options)[0], expected,
                  1);
+  check_beams(model, dir, tol);
 }
 } // namespace
 

@@ -3,7 +3,8 @@
 //
 // `edg-run model.bin [--weights W.safetensors] [--tokenizer tokenizer.model]
 //  (--prompt TEXT | --ids 1,2,3 | --eval pairs.jsonl) [--max-new-tokens N]
-//  [--temperature T] [--top-k K] [--top-p P] [--seed S] [--stop 1,107]`
+//  [--temperature T] [--top-k K] [--top-p P] [--seed S] [--stop 1,107]
+//  [--beams K [--length-penalty L] [--early-stopping 0|1]]`
 // Loads the model, binds the weights, generates, and prints the new token
 // ids (and text, with a tokenizer) on stdout; timing goes to stderr.
 // `--eval` generates a target for every {"input","target"} pair (the format
@@ -30,7 +31,8 @@ void usage() {
                "         [--tokenizer tokenizer.model]\n"
                "         (--prompt TEXT | --ids 1,2,3 | --eval pairs.jsonl)\n"
                "         [--max-new-tokens N] [--temperature T] [--top-k K]\n"
-               "         [--top-p P] [--seed S] [--stop ID,ID]\n");
+               "         [--top-p P] [--seed S] [--stop ID,ID]\n"
+               "         [--beams K [--length-penalty L] [--early-stopping 0|1]]\n");
 }
 
 std::vector<int32_t> parse_ids(const std::string &text, const char *flag) {
@@ -138,6 +140,9 @@ int run(int argc, char **argv) {
     else if (flag == "--top-p") options.top_p = parse_number<float>("--top-p", value);
     else if (flag == "--seed") options.seed = parse_number<uint64_t>("--seed", value);
     else if (flag == "--stop") options.stop_tokens = parse_ids(value, "--stop");
+    else if (flag == "--beams") options.num_beams = parse_number<int>("--beams", value);
+    else if (flag == "--length-penalty") options.length_penalty = parse_number<float>("--length-penalty", value);
+    else if (flag == "--early-stopping") options.early_stopping = parse_number<int>("--early-stopping", value) != 0;
     else edg::fail("unknown option ", flag, " (see --help)");
   }
   // Without --weights every weight needs a fresh initialiser (edg-import

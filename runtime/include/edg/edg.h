@@ -38,6 +38,20 @@ struct GenerateOptions {
   uint64_t seed = 0;
   /// Tokens that end a sequence; empty means the model's eos token.
   std::vector<int32_t> stop_tokens;
+  /// > 1 selects beam search (runtime/core/beam_search.h: HF generate's
+  /// rules); sampling options are then ignored. Needs prompts × num_beams
+  /// <= the compiled max batch.
+  int num_beams = 1;
+  /// Finished hypotheses rank by sum log p / length^length_penalty.
+  float length_penalty = 1.0f;
+  /// Stop as soon as num_beams hypotheses finished (HF early_stopping=True).
+  bool early_stopping = false;
+};
+
+/// One prompt's best beam: its new tokens (stop token included) and score.
+struct Hypothesis {
+  TokenIds tokens;
+  float score = 0.0f;
 };
 
 /// One training batch, already tokenized, padded and aligned (the batch
@@ -113,6 +127,10 @@ public:
   /// the new tokens, stop token included when one ended the sequence.
   std::vector<TokenIds> generate(const std::vector<TokenIds> &prompts,
                                  const GenerateOptions &options = {}) const;
+  /// Beam search (options.num_beams >= 1): each prompt's best hypothesis
+  /// with its score.
+  std::vector<Hypothesis> beam_search(const std::vector<TokenIds> &prompts,
+                                      const GenerateOptions &options) const;
 
   /// Runs entry point `name` on raw arguments (ids/positions as i32, masks as
   /// u8), for tests and tools that build their own batches.

@@ -1,0 +1,90 @@
+//===- decode_session.cc - one generation request's decoding state -*- C++ -*-===//
+// SPDX-License-Identifier: Apache-2.0
+//===----------------------------------------------------------------------===//
+#include "runtime/api/decode_session.h"
+
+#include <cstring>
+
+namespace edg {
+namespace {
+
+/// Row r of the result is row r / copies of `t` ([N, ...] -> [N·copies, ...]).
+Tensor repeat_rows(Tensor t, int copies) {
+  if (copies == 1)
+    return t;
+  std::vector<int64_t> shape = t.shape();
+  size_t row_bytes = t.nbytes() / size_t(shape[0]);
+  shape[0] *= copies;
+  Tensor out(t.dtype(), shape);
+  for (int64_t r = 0; r < shape[0]; ++r)
+    std::memcpy(static_cast<char *>(out.raw()) + size_t(r) * row_bytes,
+                static_cast<const char *>(t.raw()) + size_t(r / copies) * row_bytes,
+                row_bytes);
+  return out;
+}
+
+} // namespace
+
+DecodeSession::DecodeSession(const Model &model, const cpu::Executor &executor,
+                             const std::vector<TokenIds> &prompts, int copies,
+                             int max_new_tokens, bool greedy)
+    : executor_(executor), encdec_(model.is_encoder_decoder()),
+      rows_(int64_t(prompts.size()) * copies) {
+  options_.logits_last_only = true;
+  positions_.assign(size_t(rows_), 0);
+  if (greedy) {
+    // The lm_head step picks the tokens itself (the argmax of the same
+    // logits, without reading all of the fp32 head; cpu/greedy_head.h).
+    greedy_tokens_.assign(size_t(rows_), 0);
+    options_.greedy_tokens = greedy_tokens_.data();
+  }
+  if (encdec_) {
+    // The encoder runs once per prompt; its output is shared by the copies.
+    Batch e = make_batch(prompts, model.pad_token_id(), /*left=*/false);
+    enc_ = repeat_rows(
+        std::move(executor_.run("encode", {&e.ids, &e.positions, &e.valid}).at(0)),
+        copies);
+    enc_valid_ = repeat_rows(std::move(e.valid), copies);
+    state_ = cpu::KvState(1 + max_new_tokens);
+    options_.state = &state_;
+    run_step(step_batch(std::vector<int32_t>(size_t(rows_), model.bos_token_id()),
+                        positions_));
+    return;
+  }
+  std::vector<TokenIds> rows;
+  for (const TokenIds &p : prompts)
+    rows.insert(rows.end(), size_t(copies), p);
+  Batch p = make_batch(rows, model.pad_token_id(), /*left=*/true);
+  state_ = cpu::KvState(p.T + max_new_tokens);
+  options_.state = &state_;
+  logits_ = std::move(
+      executor_.run("forward", {&p.ids, &p.positions, &p.valid}, options_).at(0));
+  for (int64_t r = 0; r < rows_; ++r)
+    positions_[size_t(r)] = p.positions.data<int32_t>()[r * p.T + p.T - 1];
+}
+
+void DecodeSession::run_step(const Batch &s) {
+  if (encdec_)
+    logits_ = std::move(executor_.run(
+        "decode", {&s.ids, &s.positions, &s.valid, &enc_, &enc_valid_},
+        options_).at(0));
+  else
+    logits_ = std::move(executor_.run(
+        "forward", {&s.ids, &s.positions, &s.valid}, options_).at(0));
+}
+
+void DecodeSession::reorder(const std::vector<int64_t> &source_rows) {
+  state_.reorder_rows(source_rows);
+  std::vector<int32_t> positions(positions_.size());
+  for (size_t r = 0; r < positions.size(); ++r)
+    positions[r] = positions_[size_t(source_rows[r])];
+  positions_ = std::move(positions);
+}
+
+void DecodeSession::feed(const std::vector<int32_t> &tokens) {
+  for (int32_t &p : positions_)
+    ++p;
+  run_step(step_batch(tokens, positions_));
+}
+
+} // namespace edg

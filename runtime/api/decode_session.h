@@ -1,0 +1,54 @@
+//===- decode_session.h - one generation request's decoding state -*- C++ -*-===//
+// SPDX-License-Identifier: Apache-2.0
+//
+// What greedy/sampled generation and beam search share: the prefill (the
+// prompt through `forward`, or the encoder once and BOS through `decode`),
+// the KV cache, each row's position, and one decoding step per call of
+// feed(). Rows can be replicated (`copies` per prompt, beam search) and
+// reordered between steps.
+//===----------------------------------------------------------------------===//
+#ifndef EDG_RUNTIME_API_DECODE_SESSION_H
+#define EDG_RUNTIME_API_DECODE_SESSION_H
+
+#include "runtime/api/batching.h"
+#include "runtime/cpu/executor.h"
+
+namespace edg {
+
+class DecodeSession {
+public:
+  /// Runs the prefill for `prompts`, each replicated `copies` times (row
+  /// p·copies + c), with room for `max_new_tokens`. With `greedy`, each step
+  /// yields the argmax token of every row instead of logits.
+  DecodeSession(const Model &model, const cpu::Executor &executor,
+                const std::vector<TokenIds> &prompts, int copies,
+                int max_new_tokens, bool greedy);
+
+  int64_t rows() const { return rows_; }
+  /// The last step's logits of each row's last position: [rows, 1, V].
+  const Tensor &logits() const { return logits_; }
+  /// The last step's greedy tokens [rows] (greedy sessions only).
+  const std::vector<int32_t> &greedy_tokens() const { return greedy_tokens_; }
+
+  /// Row r continues row source_rows[r] (beam search), before the next feed().
+  void reorder(const std::vector<int64_t> &source_rows);
+  /// Appends tokens[r] to row r and runs one decoding step.
+  void feed(const std::vector<int32_t> &tokens);
+
+private:
+  void run_step(const Batch &step);
+
+  const cpu::Executor &executor_;
+  bool encdec_;
+  int64_t rows_ = 0;
+  cpu::KvState state_;
+  cpu::RunOptions options_;
+  Tensor enc_;       // encoder output [rows, S, d_enc] (encoder-decoder)
+  Tensor enc_valid_; // its key padding mask [rows, S]
+  std::vector<int32_t> positions_, greedy_tokens_;
+  Tensor logits_;
+};
+
+} // namespace edg
+
+#endif // EDG_RUNTIME_API_DECODE_SESSION_H
