@@ -8,13 +8,16 @@
 //   kernels   per edg.kernel / edg.attention_kernel: a banner naming its
 //             origin op, signature and types, the typed function
 //             (EmitCppKernels.cpp), and `extern "C" void edg_<name>(void
-//             *const *args, const int64_t *sizes)`: inputs then outputs in
-//             args, n (elements or rows) or B, T, S in sizes
+//             *const *args, const int64_t *sizes, int64_t begin, int64_t
+//             end)`: inputs then outputs in args, n (elements or rows) or
+//             B, T, S in sizes; it covers [begin, end) of sizes[0]
 //   table     `edg_kernel_table(int32_t *count)` listing name, kind,
 //             signature, origin, arity and row width of every kernel, and
 //             `edg_kernel_abi_version()` (runtime/cpu/generated_kernels.h)
 //
-// edg-compile builds it with `c++ -O3 -fPIC -shared -fopenmp`.
+// edg-compile builds it with `c++ -O3 -fPIC -shared -fopenmp-simd`: the
+// `omp simd` hints count, and no OpenMP runtime is linked (the caller runs
+// ranges on its own threads).
 //===----------------------------------------------------------------------===//
 #include "passes/EmitCpp.h"
 #include "passes/Passes.h"
@@ -108,7 +111,6 @@ inline float edg_gelu_tanh(float u) {
   std::vector<float> inv_freq(static_cast<size_t>(half));
   for (int64_t i = 0; i < half; ++i)
     inv_freq[size_t(i)] = 1.0f / std::pow(theta, float(2 * i) / float(hd));
-#pragma omp parallel for schedule(static) if (rows * heads * hd >= 32768)
   for (int64_t r = 0; r < rows; ++r) {
     std::vector<float> c(static_cast<size_t>(half)), s(static_cast<size_t>(half));
     const float pos = float(positions[r]);
@@ -148,17 +150,15 @@ void banner(llvm::raw_ostream &os, StringRef name, StringRef what,
 
 /// The `extern "C"` entry: unpacks args/sizes into the typed call.
 void entry(llvm::raw_ostream &os, StringRef name,
-           ArrayRef<std::string> argTypes, ArrayRef<bool> isOutput,
-           int numSizes) {
+           ArrayRef<std::string> argTypes, ArrayRef<bool> isOutput) {
   os << "} // namespace\n\nextern \"C\" void edg_" << name
-     << "(void *const *args, const int64_t *sizes) {\n  " << name << "(";
+     << "(void *const *args, const int64_t *sizes, int64_t begin,\n"
+     << "    int64_t end) {\n  (void)sizes;\n  " << name << "(";
   for (auto [i, t] : llvm::enumerate(argTypes)) {
     os << "static_cast<" << (isOutput[i] ? "" : "const ") << t << " *>(args["
        << i << "]), ";
   }
-  for (int i = 0; i < numSizes; ++i)
-    os << "sizes[" << i << "]" << (i + 1 < numSizes ? ", " : "");
-  os << ");\n}\n\nnamespace {\n\n";
+  os << "begin, end);\n}\n\nnamespace {\n\n";
 }
 
 struct TableRow {
@@ -204,7 +204,7 @@ LogicalResult mlir::edg::emitCpp(ModuleOp module, llvm::raw_ostream &os) {
         argTypes.push_back(cpp::cType(getElementTypeOrSelf(t)));
         isOutput.push_back(true);
       }
-      entry(os, k.getSymName(), argTypes, isOutput, 1);
+      entry(os, k.getSymName(), argTypes, isOutput);
       table.push_back({k.getSymName().str(), kind.str(), k.getSignature().str(),
                        k.getOrigin().str(), type.getNumInputs(),
                        type.getNumResults(), k.getRowWidth()});
@@ -218,7 +218,8 @@ LogicalResult mlir::edg::emitCpp(ModuleOp module, llvm::raw_ostream &os) {
       // The typed function always takes (q, k, v, pos, key_valid, out);
       // args[] holds only the operands that exist, absent ones become null.
       os << "} // namespace\n\nextern \"C\" void edg_" << a.getSymName()
-         << "(void *const *args, const int64_t *sizes) {\n  int i = 0;\n"
+         << "(void *const *args, const int64_t *sizes, int64_t begin,\n"
+         << "    int64_t end) {\n  int i = 0;\n"
          << "  const float *q = static_cast<const float *>(args[i++]);\n"
          << "  const float *k = static_cast<const float *>(args[i++]);\n"
          << "  const float *v = static_cast<const float *>(args[i++]);\n"
@@ -230,7 +231,7 @@ LogicalResult mlir::edg::emitCpp(ModuleOp module, llvm::raw_ostream &os) {
                                 : "nullptr")
          << ";\n  float *out = static_cast<float *>(args[i]);\n  "
          << a.getSymName()
-         << "(q, k, v, pos, key_valid, out, sizes[0], sizes[1], sizes[2]);\n"
+         << "(q, k, v, pos, key_valid, out, sizes[1], sizes[2], begin, end);\n"
          << "}\n\nnamespace {\n\n";
       table.push_back({a.getSymName().str(), "attention", signature,
                        a.getOrigin().str(), a.getNumOperandsExpected(), 1, 0});
@@ -243,10 +244,12 @@ LogicalResult mlir::edg::emitCpp(ModuleOp module, llvm::raw_ostream &os) {
      << "extern \"C\" {\nstruct edg_kernel_entry {\n"
      << "  const char *name, *kind, *signature, *origin;\n"
      << "  int32_t num_inputs, num_outputs;\n  int64_t row_width;\n"
-     << "  void (*fn)(void *const *args, const int64_t *sizes);\n};\n\n";
+     << "  void (*fn)(void *const *args, const int64_t *sizes, int64_t begin,\n"
+     << "             int64_t end);\n};\n\n";
   for (const TableRow &row : table)
-    os << "void edg_" << row.name << "(void *const *, const int64_t *);\n";
-  os << "\nint32_t edg_kernel_abi_version() { return 1; }\n\n"
+    os << "void edg_" << row.name
+       << "(void *const *, const int64_t *, int64_t, int64_t);\n";
+  os << "\nint32_t edg_kernel_abi_version() { return 2; }\n\n"
      << "const edg_kernel_entry *edg_kernel_table(int32_t *count) {\n"
      << "  static const edg_kernel_entry table[] = {\n";
   for (const TableRow &row : table)

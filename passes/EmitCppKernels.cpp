@@ -5,8 +5,10 @@
 // fp32 CPU kernels (runtime/cpu/kernels.cc, the numerical oracle) operation
 // for operation: gelu_tanh in ATen's order, RMSNorm with a double sum and
 // `(x * rsqrt) * (1 + w)`, rotate-half RoPE with fp32 angles, soft-cap as
-// `tanh(x / c) * c`. Parallel loops are OpenMP over rows (or elements) with
-// `if` clauses so small tensors do not wake the thread pool.
+// `tanh(x / c) * c`. Each kernel covers a range [begin, end) of its
+// elements, rows or (attention) batch rows and is serial: the runtime splits
+// the range over its own thread pool (runtime/cpu/parallel.h), so generated
+// kernels never start an OpenMP team that would compete with it for cores.
 //===----------------------------------------------------------------------===//
 #include "passes/EmitCpp.h"
 
@@ -16,10 +18,6 @@ using namespace mlir;
 using namespace mlir::edg;
 
 namespace {
-/// Below this many elements a parallel region costs more than it saves
-/// (the same threshold as runtime/cpu/kernels.cc).
-constexpr int64_t kParallelMin = 1 << 15;
-
 /// `expr` of elementwise `op` over operand expressions `a`.
 std::string elementwiseExpr(Operation &op, ArrayRef<std::string> a) {
   if (isa<GeluTanhOp>(op))
@@ -69,10 +67,10 @@ std::string cpp::paramList(FunctionType type) {
 LogicalResult cpp::emitElementwise(KernelOp kernel, llvm::raw_ostream &os) {
   Block &body = kernel.getBody().front();
   os << "static void " << kernel.getSymName() << "("
-     << paramList(kernel.getFunctionType()) << "int64_t n) {\n"
-     << "#pragma omp parallel for simd schedule(static) if (n >= "
-     << kParallelMin << ")\n"
-     << "  for (int64_t i = 0; i < n; ++i) {\n";
+     << paramList(kernel.getFunctionType())
+     << "int64_t begin, int64_t end) {\n"
+     << "#pragma omp simd\n"
+     << "  for (int64_t i = begin; i < end; ++i) {\n";
   llvm::DenseMap<Value, std::string> names;
   for (BlockArgument arg : body.getArguments())
     names[arg] = "in" + std::to_string(arg.getArgNumber()) + "[i]";
@@ -105,11 +103,10 @@ LogicalResult cpp::emitRow(KernelOp kernel, llvm::raw_ostream &os) {
   int64_t rank = cast<RankedTensorType>(kernel.getFunctionType().getResult(0))
                      .getRank();
   os << "static void " << kernel.getSymName() << "("
-     << paramList(kernel.getFunctionType()) << "int64_t rows) {\n"
+     << paramList(kernel.getFunctionType())
+     << "int64_t begin, int64_t end) {\n"
      << "  constexpr int64_t kD = " << d << ";\n"
-     << "#pragma omp parallel for schedule(static) if (rows * kD >= "
-     << kParallelMin << ")\n"
-     << "  for (int64_t r = 0; r < rows; ++r) {\n"
+     << "  for (int64_t r = begin; r < end; ++r) {\n"
      << "    const int64_t base = r * kD;\n";
   // Rank-1 operands ([kD] norm gains) broadcast along rows.
   llvm::DenseMap<Value, std::string> names;
@@ -167,14 +164,16 @@ LogicalResult cpp::emitRope(KernelOp kernel, llvm::raw_ostream &os) {
   auto rope = cast<RopeOp>(kernel.getBody().front().front());
   int64_t width = kernel.getRowWidth(), hd = rope.getHeadDim();
   os << "static void " << kernel.getSymName() << "("
-     << paramList(kernel.getFunctionType()) << "int64_t rows) {\n"
+     << paramList(kernel.getFunctionType())
+     << "int64_t begin, int64_t end) {\n"
      << "  // in0 [rows, " << width / hd << " heads * " << hd
-     << "], in1 positions [rows]\n"
-     << "  std::memmove(out0, in0, sizeof(float) * size_t(rows * " << width
-     << "));\n"
-     << "  edg_rope_rows(out0, rows, " << width / hd << ", " << hd
-     << ", in1, " << floatLiteral(rope.getTheta().convertToDouble())
-     << ");\n}\n";
+     << "], in1 positions [rows]; rows [begin, end)\n"
+     << "  constexpr int64_t kW = " << width << ";\n"
+     << "  std::memmove(out0 + begin * kW, in0 + begin * kW, "
+        "sizeof(float) * size_t((end - begin) * kW));\n"
+     << "  edg_rope_rows(out0 + begin * kW, end - begin, " << width / hd
+     << ", " << hd << ", in1 + begin, "
+     << floatLiteral(rope.getTheta().convertToDouble()) << ");\n}\n";
   return success();
 }
 
@@ -183,14 +182,13 @@ LogicalResult cpp::emitEmbed(KernelOp kernel, llvm::raw_ostream &os) {
   int64_t d = kernel.getRowWidth();
   // Token ids are checked by the runtime before any kernel runs.
   os << "static void " << kernel.getSymName() << "("
-     << paramList(kernel.getFunctionType()) << "int64_t rows) {\n"
+     << paramList(kernel.getFunctionType())
+     << "int64_t begin, int64_t end) {\n"
      << "  constexpr int64_t kD = " << d << ";\n"
      << "  constexpr float kScale = "
      << floatLiteral(embed.getScale().convertToDouble())
      << "; // sqrt(d) rounded to the model dtype\n"
-     << "#pragma omp parallel for schedule(static) if (rows * kD >= "
-     << kParallelMin << ")\n"
-     << "  for (int64_t r = 0; r < rows; ++r) {\n"
+     << "  for (int64_t r = begin; r < end; ++r) {\n"
      << "    const float *row = in1 + int64_t(in0[r]) * kD;\n"
      << "#pragma omp simd\n"
      << "    for (int64_t j = 0; j < kD; ++j)\n"
@@ -228,10 +226,11 @@ LogicalResult cpp::emitAttention(AttentionKernelOp k, llvm::raw_ostream &os) {
   int64_t H = k.getNumHeads(), K = k.getNumKvHeads(), hd = k.getHeadDim();
   os << "static void " << k.getSymName()
      << "(const float *q, const float *k, const float *v, const int32_t *pos,\n"
-     << "    const uint8_t *key_valid, float *out, int64_t B, int64_t T, "
-        "int64_t S) {\n"
+     << "    const uint8_t *key_valid, float *out, int64_t T, int64_t S,\n"
+     << "    int64_t begin, int64_t end) {\n"
      << "  // q [B, T, " << H << "*" << hd << "], k and v [B, S, " << K << "*"
-     << hd << "], out like q; pos [B, T] (self-attention: S == T)\n"
+     << hd << "], out like q; pos [B, T] (self-attention: S == T);\n"
+     << "  // batch rows [begin, end)\n"
      << "  constexpr int64_t kH = " << H << ", kGroup = " << k.getGroup()
      << ", kK = " << K << ", kHd = " << hd << ";\n"
      << "  constexpr float kScale = "
@@ -240,21 +239,23 @@ LogicalResult cpp::emitAttention(AttentionKernelOp k, llvm::raw_ostream &os) {
      << "  // no key averages v uniformly, as HF eager does.\n"
      << "  constexpr float kMasked = -3.40282347e+38f;\n";
   if (auto theta = k.getRopeTheta())
-    os << "  // RoPE fused (edg-fuse): rotate copies of q and k first.\n"
-       << "  std::vector<float> q_rot(q, q + B * T * kH * kHd), "
-          "k_rot(k, k + B * S * kK * kHd);\n"
-       << "  edg_rope_rows(q_rot.data(), B * T, kH, kHd, pos, "
+    os << "  // RoPE fused (edg-fuse): rotate copies of this range's q and k\n"
+       << "  // first; `q`/`k` then index from batch row `begin`.\n"
+       << "  std::vector<float> q_rot(q + begin * T * kH * kHd, q + end * T * kH * kHd),\n"
+       << "      k_rot(k + begin * S * kK * kHd, k + end * S * kK * kHd);\n"
+       << "  edg_rope_rows(q_rot.data(), (end - begin) * T, kH, kHd, pos + begin * T, "
        << floatLiteral(theta->convertToDouble()) << ");\n"
-       << "  edg_rope_rows(k_rot.data(), B * S, kK, kHd, pos, "
+       << "  edg_rope_rows(k_rot.data(), (end - begin) * S, kK, kHd, pos + begin * S, "
        << floatLiteral(theta->convertToDouble()) << ");\n"
+       << "  const int64_t qk_first = begin;\n"
        << "  q = q_rot.data();\n  k = k_rot.data();\n";
-  os << "#pragma omp parallel for collapse(3) schedule(static) if (B * T * S "
-        ">= 4096)\n"
-     << "  for (int64_t b = 0; b < B; ++b)\n"
+  else
+    os << "  const int64_t qk_first = 0;\n";
+  os << "  for (int64_t b = begin; b < end; ++b)\n"
      << "    for (int64_t h = 0; h < kH; ++h)\n"
      << "      for (int64_t t = 0; t < T; ++t) {\n"
      << "        const int64_t kvh = h / kGroup; // GQA: query head -> KV head\n"
-     << "        const float *qv = q + ((b * T + t) * kH + h) * kHd;\n"
+     << "        const float *qv = q + (((b - qk_first) * T + t) * kH + h) * kHd;\n"
      << "        const int64_t qpos = "
      << (k.getHasPositions() ? "pos[b * T + t]" : "S - T + t") << ";\n"
      << "        float m = -INFINITY, l = 0.0f, acc[kHd] = {};\n"
@@ -262,7 +263,7 @@ LogicalResult cpp::emitAttention(AttentionKernelOp k, llvm::raw_ostream &os) {
      << "          const int64_t kpos = "
      << (k.getHasPositions() ? "pos[b * S + j]" : "j") << ";\n"
      << "          (void)qpos; (void)kpos;\n"
-     << "          const float *kv = k + ((b * S + j) * kK + kvh) * kHd;\n"
+     << "          const float *kv = k + (((b - qk_first) * S + j) * kK + kvh) * kHd;\n"
      << "          float s = 0.0f;\n"
      << "          for (int64_t d = 0; d < kHd; ++d)\n"
      << "            s += qv[d] * kv[d];\n"

@@ -504,7 +504,7 @@ public:
     for (Tensor &t : outs)
       args.push_back(t.raw());
     const int64_t rows = x.numel() / d;
-    run.kernel->fn(args.data(), &rows);
+    run.kernel->run(args.data(), &rows);
     gen_->note_use(*run.kernel, where(s) + " (" + std::to_string(run.steps) +
                                     " steps)");
     for (size_t i = 0; i < outs.size(); ++i)
@@ -519,7 +519,7 @@ private:
     if (const GeneratedKernel *k =
             gen_ ? gen_->find(kGeluTanhMulSignature) : nullptr) {
       void *args[3] = {gate, const_cast<float *>(up), gate};
-      k->fn(args, &n);
+      k->run(args, &n);
       gen_->note_use(*k, where(s) + " (MLP activation)");
       return;
     }

@@ -4,7 +4,7 @@
 // Loading: the object is written to an anonymous memfd (no file ever
 // appears on disk) and dlopen'ed through /proc/self/fd; where memfd is not
 // available it goes to a mkstemp file in $TMPDIR that is unlinked right after
-// dlopen. The object's edg_kernel_abi_version() must be 1 and its
+// dlopen. The object's edg_kernel_abi_version() must be 2 and its
 // edg_kernel_table() lists every kernel.
 //
 // Matching: match_steps spells a run of coarse steps as the signature the
@@ -15,6 +15,9 @@
 //===----------------------------------------------------------------------===//
 #include "runtime/cpu/generated_kernels.h"
 
+#include "runtime/cpu/parallel.h"
+
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -123,7 +126,7 @@ GeneratedKernels::load(const fb::Model &model, const std::string &path) {
   auto table = error.empty() ? reinterpret_cast<TableFn>(
                                    ::dlsym(out->handle_, "edg_kernel_table"))
                              : nullptr;
-  if (error.empty() && (!abi || !table || abi() != 1))
+  if (error.empty() && (!abi || !table || abi() != 2))
     error = "not an EDG kernel object of ABI version 1";
   if (!error.empty()) {
     std::fprintf(stderr,
@@ -155,6 +158,18 @@ GeneratedKernels::load(const fb::Model &model, const std::string &path) {
 GeneratedKernels::~GeneratedKernels() {
   if (handle_)
     ::dlclose(handle_);
+}
+
+void GeneratedKernel::run(void *const *args, const int64_t *sizes) const {
+  // Blocks of about 16K elements: large enough to amortise a claim, small
+  // enough to balance two cores on a [512, 512] activation.
+  int64_t per_item = kind == "elementwise" ? 1
+                     : kind == "attention" ? sizes[1] * sizes[2]
+                                           : std::max<int64_t>(row_width, 1);
+  int64_t grain = grain_for(sizes[0], std::max<int64_t>(1, 16384 / per_item));
+  parallel_for(sizes[0], grain, [&](int64_t begin, int64_t end) {
+    fn(args, sizes, begin, end);
+  });
 }
 
 const GeneratedKernel *

@@ -31,9 +31,12 @@
 
 namespace edg::cpu {
 
-/// The one ABI of every generated kernel: inputs then outputs in `args`,
-/// `sizes[0]` the element count (elementwise) or row count (row kernels).
-using GeneratedKernelFn = void (*)(void *const *args, const int64_t *sizes);
+/// The one ABI of every generated kernel (edg_kernel_abi_version() == 2):
+/// inputs then outputs in `args`; `sizes` = {n} with n the element count
+/// (elementwise) or row count (row, rope, embed kernels), or {B, T, S}
+/// (attention). A call covers [begin, end) of sizes[0] and is serial.
+using GeneratedKernelFn = void (*)(void *const *args, const int64_t *sizes,
+                                   int64_t begin, int64_t end);
 
 struct GeneratedKernel {
   std::string name, kind, signature, origin;
@@ -41,6 +44,9 @@ struct GeneratedKernel {
   int64_t row_width = 0;
   GeneratedKernelFn fn = nullptr;
   mutable std::atomic<bool> reported{false}; // EDG_VERBOSE: first use printed
+
+  /// Runs the whole index space [0, sizes[0]) on the runtime's thread pool.
+  void run(void *const *args, const int64_t *sizes) const;
 };
 
 class GeneratedKernels {

@@ -82,7 +82,7 @@ void check_cpu(const ModelFile &file) {
     }
     for (auto &o : outs)
       args.push_back(o.data());
-    k->fn(args.data(), c.sizes.data());
+    k->run(args.data(), c.sizes.data());
     double err = 0;
     for (size_t i = 0; i < outs.size(); ++i)
       err = std::max(err, oracle::relative_error(outs[i], c.expected[i]));

@@ -78,7 +78,7 @@ edg::tools::compileSharedObject(StringRef source) {
 
   std::vector<std::string> args = compiler;
   for (const char *flag : {"-std=c++17", "-O3", "-fPIC", "-shared",
-                           "-fopenmp", "-fno-trapping-math", "-w"})
+                           "-fopenmp-simd", "-fno-trapping-math", "-w"})
     args.push_back(flag);
   if (hostArch() == "x86_64") {
     args.push_back("-mavx2");

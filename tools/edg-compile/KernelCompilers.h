@@ -19,7 +19,7 @@
 namespace edg::tools {
 
 /// Compiles `source` with `$CXX` (else `c++` on PATH) into a shared object:
-/// `-O3 -fPIC -shared -fopenmp -fno-trapping-math` (+ `-mavx2 -mfma` on
+/// `-O3 -fPIC -shared -fopenmp-simd -fno-trapping-math` (+ `-mavx2 -mfma` on
 /// x86-64, as the runtime's own kernels) and `$EDG_CPU_CXXFLAGS`. On failure
 /// the error holds the compiler's output.
 llvm::Expected<std::vector<uint8_t>> compileSharedObject(llvm::StringRef source);
