@@ -124,45 +124,6 @@ Attn make_attn(const char *fn, const float *q, const float *k, const float *v,
               p};
 }
 
-/// In place over one score row of length n: soft-cap, mask (vis == 0 -> -inf),
-/// softmax. Returns false (and leaves the row undefined) if no key is visible.
-bool softmax_row(float *s, const uint8_t *vis, int64_t n, float cap) {
-  if (cap > 0.0f) {
-#pragma omp simd
-    for (int64_t j = 0; j < n; ++j)
-      s[j] = fast_tanh(s[j] / cap) * cap; // HF: /c, tanh, *c
-  }
-  float mx = kNegInf;
-  for (int64_t j = 0; j < n; ++j) {
-    s[j] = vis[j] ? s[j] : kNegInf; // mask after the cap (MODEL_SPEC §4.6)
-    mx = std::max(mx, s[j]);
-  }
-  if (mx == kNegInf)
-    return false;
-  float sum = 0.0f;
-#pragma omp simd reduction(+ : sum)
-  for (int64_t j = 0; j < n; ++j) {
-    s[j] = fast_exp(s[j] - mx); // exp(-inf) = 0 for masked keys
-    sum += s[j];
-  }
-  const float inv = 1.0f / sum;
-#pragma omp simd
-  for (int64_t j = 0; j < n; ++j)
-    s[j] *= inv;
-  return true;
-}
-
-/// fast_tanh's small-argument branch (|x| < 0.625): the same polynomial.
-inline float tanh_small(float x) {
-  const float z = x * x;
-  float ps = -5.70498872745e-3f;
-  ps = ps * z + 2.06390887954e-2f;
-  ps = ps * z - 5.37397155531e-2f;
-  ps = ps * z + 1.33314422036e-1f;
-  ps = ps * z - 3.33332819422e-1f;
-  return ps * z * x + x;
-}
-
 /// max(-inf, s[0..n)), NaNs ignored as std::max(mx, s[j]) ignores them.
 /// (GCC does not vectorise that reduction by itself.)
 inline float row_max(const float *s, int64_t n) {
@@ -184,12 +145,56 @@ inline float row_max(const float *s, int64_t n) {
   return mx;
 }
 
+/// In place over one score row of length n, after scale and soft-cap: mask
+/// (vis == 0 -> -inf), softmax. Returns false (and leaves the row undefined)
+/// if no key is visible.
+bool mask_softmax_row(float *s, const uint8_t *vis, int64_t n) {
+#pragma omp simd
+  for (int64_t j = 0; j < n; ++j)
+    s[j] = vis[j] ? s[j] : kNegInf; // mask after the cap (MODEL_SPEC §4.6)
+  const float mx = row_max(s, n);
+  if (mx == kNegInf)
+    return false;
+  float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+  for (int64_t j = 0; j < n; ++j) {
+    s[j] = fast_exp(s[j] - mx); // exp(-inf) = 0 for masked keys
+    sum += s[j];
+  }
+  const float inv_sum = 1.0f / sum;
+#pragma omp simd
+  for (int64_t j = 0; j < n; ++j)
+    s[j] *= inv_sum;
+  return true;
+}
+
+/// In place over one score row of length n: soft-cap, mask, softmax.
+bool softmax_row(float *s, const uint8_t *vis, int64_t n, float cap) {
+  if (cap > 0.0f) {
+#pragma omp simd
+    for (int64_t j = 0; j < n; ++j)
+      s[j] = fast_tanh(s[j] / cap) * cap; // HF: /c, tanh, *c
+  }
+  return mask_softmax_row(s, vis, n);
+}
+
+/// fast_tanh's small-argument branch (|x| < 0.625): the same polynomial.
+inline float tanh_small(float x) {
+  const float z = x * x;
+  float ps = -5.70498872745e-3f;
+  ps = ps * z + 2.06390887954e-2f;
+  ps = ps * z - 5.37397155531e-2f;
+  ps = ps * z + 1.33314422036e-1f;
+  ps = ps * z - 3.33332819422e-1f;
+  return ps * z * x + x;
+}
+
 /// The forward kernels' softmax_row: s *= scale first (HF scales q·kᵀ), and
 /// the soft-cap multiplies by 1/cap instead of dividing (within an ulp of
 /// HF's /cap). Blocks of 64 scores whose capped argument stays below 0.6
 /// (the usual case: |score| < 0.6·cap) use fast_tanh's polynomial branch
 /// only, which is what fast_tanh returns there, without its exp branch and
-/// division. Mask, max, exp and sum as in softmax_row, vectorised.
+/// division. Then mask_softmax_row.
 bool scaled_softmax_row(float *s, const uint8_t *vis, int64_t n, float scale,
                         float cap) {
   if (cap > 0.0f) {
@@ -215,23 +220,7 @@ bool scaled_softmax_row(float *s, const uint8_t *vis, int64_t n, float scale,
     for (int64_t j = 0; j < n; ++j)
       s[j] *= scale;
   }
-#pragma omp simd
-  for (int64_t j = 0; j < n; ++j)
-    s[j] = vis[j] ? s[j] : kNegInf; // mask after the cap (MODEL_SPEC §4.6)
-  const float mx = row_max(s, n);
-  if (mx == kNegInf)
-    return false;
-  float sum = 0.0f;
-#pragma omp simd reduction(+ : sum)
-  for (int64_t j = 0; j < n; ++j) {
-    s[j] = fast_exp(s[j] - mx); // exp(-inf) = 0 for masked keys
-    sum += s[j];
-  }
-  const float inv_sum = 1.0f / sum;
-#pragma omp simd
-  for (int64_t j = 0; j < n; ++j)
-    s[j] *= inv_sum;
-  return true;
+  return mask_softmax_row(s, vis, n);
 }
 
 /// mean over all S keys of v[b, :, kvh, :] -> out[hd]: the output of a row

@@ -24,6 +24,11 @@
 namespace edg::cpu {
 
 void KvState::reorder_rows(const std::vector<int64_t> &source_rows) {
+  bool identity = true;
+  for (size_t r = 0; r < source_rows.size(); ++r)
+    identity = identity && source_rows[r] == int64_t(r);
+  if (identity)
+    return;
   for (auto &entry : self_) {
     SelfCache &c = entry.second;
     check(int64_t(source_rows.size()) == c.B, "KV cache reorder: ",
