@@ -11,7 +11,10 @@
 //   rope         one thread per (row, head, i < hd/2) rotation pair
 //   embed        one thread per output element
 //
-// and the attention kernels of EmitCudaAttention.cpp. GEMMs are not
+// and the attention kernels of EmitCudaAttention.cpp (forward), plus their
+// backward (EmitCudaAttentionBackward.cpp, modules with @grad_step or
+// @train_step) or KV-cache decode variants (EmitCudaAttentionDecode.cpp,
+// causal and sliding-causal kernels of other modules). GEMMs are not
 // generated: the runtime calls cuBLASLt for edg.gemm.
 //===----------------------------------------------------------------------===//
 #include "passes/EmitCuda.h"
@@ -323,8 +326,16 @@ LogicalResult mlir::edg::emitCuda(ModuleOp module, llvm::raw_ostream &os) {
     return module.emitError("edg-emit-cuda needs kernel-level IR: run "
                             "edg-lower-to-kernels first");
   os << kPrelude;
-  if (!module.getOps<AttentionKernelOp>().empty())
+  // Attention variants (docs/codegen.md): the backward kernels when the
+  // module has a training entry, the KV-cache decode kernels for the
+  // causal / sliding-causal kernels of inference modules.
+  const bool training = module.lookupSymbol("grad_step") ||
+                        module.lookupSymbol("train_step");
+  if (!module.getOps<AttentionKernelOp>().empty()) {
     cuda::emitAttentionHelpers(os);
+    if (training)
+      cuda::emitAttentionBackwardHelpers(os);
+  }
   for (Operation &op : module.getBody()->getOperations()) {
     if (auto k = dyn_cast<KernelOp>(op)) {
       StringRef kind = k.getKind();
@@ -338,6 +349,12 @@ LogicalResult mlir::edg::emitCuda(ModuleOp module, llvm::raw_ostream &os) {
         emitEmbed(k, os);
     } else if (auto a = dyn_cast<AttentionKernelOp>(op)) {
       if (failed(cuda::emitAttention(a, os)))
+        return failure();
+      MaskKind mask = a.getMask().getKind();
+      if (training ? failed(cuda::emitAttentionBackward(a, os))
+                   : (mask == MaskKind::causal ||
+                      mask == MaskKind::sliding_causal) &&
+                         failed(cuda::emitAttentionDecode(a, os)))
         return failure();
     }
   }

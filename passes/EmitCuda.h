@@ -38,6 +38,33 @@ LogicalResult emitAttention(AttentionKernelOp kernel, llvm::raw_ostream &os);
 /// warp reductions); printed once per translation unit.
 void emitAttentionHelpers(llvm::raw_ostream &os);
 
+/// The forward kernel's mask tests as C++ conditions: {"query at qpos may
+/// see key at kpos", "some query in [qmin, qmax] may see kpos"}; empty for
+/// the prefix mask.
+std::pair<std::string, std::string> attentionMaskConditions(MaskAttr mask);
+
+/// Lines (each prefixed by `indent`) that declare `float s`: the score of
+/// raw product `raw` (q.k, fp32) in HF eager order with the forward's
+/// rounding points: round, * scale, soft-cap (three rounded steps, the
+/// rounded tanh kept as `float th`). Uses Elt, kScale, kCap.
+std::string attentionScoreCode(AttentionKernelOp kernel, llvm::StringRef raw,
+                               llvm::StringRef indent);
+
+/// FlashAttention-2 backward of `kernel` (EmitCudaAttentionBackward.cpp):
+/// `<name>_bwd_stats`, `<name>_bwd_dkdv`, `<name>_bwd_dq`, each with its
+/// edg-launch line. Emitted for modules with a training entry.
+LogicalResult emitAttentionBackward(AttentionKernelOp kernel,
+                                    llvm::raw_ostream &os);
+/// Extra device helpers of the backward kernels (A^T B tile product, the
+/// transposed RoPE rotation); printed once, after emitAttentionHelpers.
+void emitAttentionBackwardHelpers(llvm::raw_ostream &os);
+
+/// Split-K KV-cache decode of `kernel` (EmitCudaAttentionDecode.cpp):
+/// `<name>_decode` and `<name>_decode_combine`. Emitted for causal and
+/// sliding-causal kernels of inference modules.
+LogicalResult emitAttentionDecode(AttentionKernelOp kernel,
+                                  llvm::raw_ostream &os);
+
 } // namespace mlir::edg::cuda
 
 #endif // EDG_PASSES_EMITCUDA_H

@@ -182,6 +182,11 @@ std::pair<std::string, std::string> maskConditions(MaskAttr mask) {
 
 void cuda::emitAttentionHelpers(llvm::raw_ostream &os) { os << kHelpers; }
 
+std::pair<std::string, std::string>
+cuda::attentionMaskConditions(MaskAttr mask) {
+  return maskConditions(mask);
+}
+
 LogicalResult cuda::emitAttention(AttentionKernelOp k, llvm::raw_ostream &os) {
   auto [visible, tileMay] = maskConditions(k.getMask());
   if (visible.empty())

@@ -24,6 +24,6 @@ if getattr(config, "edg_enable_cuda", "").upper() in ("ON", "1", "TRUE", "YES"):
 llvm_config.use_default_substitutions()
 tool_dirs = [config.edg_tools_dir, config.llvm_tools_dir]
 llvm_config.add_tool_substitutions(
-    ["edg-opt", "edg-import", "edg-compile", "edg-run", "edg-train", "edg-conformance", "edg-kernel-check"], tool_dirs)
+    ["edg-opt", "edg-import", "edg-compile", "edg-run", "edg-train", "edg-conformance", "edg-kernel-check", "edg-cuda-check"], tool_dirs)
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.edg_tools_dir, append_path=True)

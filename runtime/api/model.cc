@@ -27,10 +27,11 @@ Model::~Model() = default;
 Model Model::load(const std::string &path) {
   auto impl = std::make_unique<Impl>();
   impl->file = ModelFile::load(path);
-  // CUDA when a device answers and EDG_DEVICE allows; there is no CUDA
-  // executor yet, so this only reports (once) and enforces EDG_DEVICE.
-  cuda::select_backend(/*have_cuda_executor=*/false);
+  // CUDA when a device answers, the model has kernel-level schedules and
+  // EDG_DEVICE allows; else the CPU, said once on stderr.
   const schema::Model &m = impl->file.model();
+  bool schedules = m.device_functions() && m.device_functions()->size() > 0;
+  impl->use_cuda = cuda::select_backend(schedules) == cuda::Backend::cuda;
   impl->model_type = m.model_type() ? m.model_type()->str() : "unknown";
   impl->executor = std::make_unique<cpu::Executor>(impl->file, impl->weights);
   return Model(std::move(impl));
@@ -64,6 +65,15 @@ int64_t Model::parameter_count() const {
 
 std::vector<Tensor> Model::run(const std::string &name,
                                const std::vector<const Tensor *> &args) const {
+  if (impl_->use_cuda) {
+    if (!impl_->cuda_executor) {
+      impl_->device = cuda::open_cuda_device();
+      impl_->cuda_executor = std::make_unique<cuda::CudaExecutor>(
+          impl_->file, impl_->weights, *impl_->device);
+    }
+    if (impl_->cuda_executor->has_function(name))
+      return impl_->cuda_executor->run(name, args);
+  }
   return impl_->executor->run(name, args);
 }
 

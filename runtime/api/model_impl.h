@@ -12,6 +12,7 @@
 #include "runtime/core/train_state.h"
 #include "runtime/core/weights.h"
 #include "runtime/cpu/executor.h"
+#include "runtime/cuda/cuda_executor.h"
 #include "runtime/include/edg/edg.h"
 
 #include <memory>
@@ -24,6 +25,11 @@ struct Model::Impl {
   WeightStore weights;
   std::string model_type;
   std::unique_ptr<cpu::Executor> executor;
+  /// CUDA (select_backend chose it): the device, and the executor of the
+  /// kernel-level schedules, created on the first run after binding.
+  bool use_cuda = false;
+  std::unique_ptr<cuda::DeviceApi> device;
+  std::unique_ptr<cuda::CudaExecutor> cuda_executor;
   /// Optimizer state, created by the first training call after binding.
   std::unique_ptr<TrainState> train;
   TrainOverrides overrides;

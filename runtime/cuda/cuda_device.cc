@@ -113,7 +113,8 @@ Backend select_backend(bool have_cuda_executor) {
     check(s.available, "EDG_DEVICE=cuda, but no CUDA device answers: ",
           s.message);
     check(have_cuda_executor, "EDG_DEVICE=cuda: ", s.message,
-          ", but this runtime has no CUDA executor yet; use EDG_DEVICE=cpu");
+          ", but model.bin has no CUDA schedule (compile it with "
+          "edg-compile --target=cuda or all); use EDG_DEVICE=cpu");
     return Backend::cuda;
   }
   if (s.available && have_cuda_executor)
@@ -122,8 +123,8 @@ Backend select_backend(bool have_cuda_executor) {
   std::call_once(once, [&] {
     std::fprintf(stderr, "edg: %s; running on CPU\n",
                  s.available
-                     ? (s.message + ", but this runtime has no CUDA executor "
-                                    "yet")
+                     ? (s.message + ", but model.bin has no CUDA schedule "
+                                    "(edg-compile --target=cuda or all)")
                            .c_str()
                      : ("no CUDA device (" + s.message + ")").c_str());
   });

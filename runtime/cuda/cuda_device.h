@@ -39,7 +39,8 @@ std::string error_text(int code);
 enum class Backend { cpu, cuda };
 
 /// The backend for a model, from EDG_DEVICE and cuda_status().
-/// `have_cuda_executor`: whether this runtime can execute on CUDA at all.
+/// `have_cuda_executor`: whether the model can run on CUDA at all (model.bin
+/// holds kernel-level schedules, edg-compile --target=cuda|all).
 /// Throws edg::Error for EDG_DEVICE=cuda when CUDA cannot serve, and for an
 /// unknown EDG_DEVICE value.
 Backend select_backend(bool have_cuda_executor);

@@ -9,6 +9,7 @@
 
 #include "runtime/core/status.h"
 #include "runtime/cuda/cuda_device.h"
+#include "runtime/cuda/kernel_image.h"
 
 namespace edg::cuda {
 
@@ -18,40 +19,13 @@ std::unique_ptr<CudaKernels> CudaKernels::load(const fb::Model &model,
                                                const std::string &path) {
   const CudaStatus &status = cuda_status();
   check(status.available, path, ": no CUDA device answers: ", status.message);
-  const std::string sm =
-      "sm_" + std::to_string(status.cc_major) + std::to_string(status.cc_minor);
-  const fb::KernelBinary *cubin = nullptr, *ptx = nullptr, *source = nullptr;
-  if (model.kernels())
-    for (const fb::KernelBinary *k : *model.kernels()) {
-      if (!k->target() || k->target()->str() != "cuda" || !k->arch() ||
-          !k->data())
-        continue;
-      std::string arch = k->arch()->str();
-      // sm_90a code runs on sm_90 only; sm_XY code on sm_XY.
-      if (arch == sm || arch == sm + "a")
-        cubin = k;
-      else if (arch.rfind("compute_", 0) == 0)
-        ptx = k;
-      else if (arch == "source")
-        source = k;
-    }
-  check(source != nullptr, path,
-        ": model.bin has no CUDA kernels (compile with edg-compile "
-        "--target=cuda or --target=all)");
-  const fb::KernelBinary *binary = cubin ? cubin : ptx;
-  check(binary != nullptr, path, ": no cubin for ", sm,
-        " and no PTX; recompile with --cuda-arch=", sm);
-
+  KernelImage image =
+      select_kernel_image(model, path, status.cc_major, status.cc_minor);
   std::unique_ptr<CudaKernels> out(new CudaKernels());
-  out->arch_ = binary->arch()->str();
-  // The PTX of nvrtcGetPTX ends in a NUL, as cudaLibraryLoadData wants.
-  std::vector<uint8_t> image(binary->data()->begin(), binary->data()->end());
-  if (!cubin && (image.empty() || image.back() != 0))
-    image.push_back(0);
-  EDG_CUDA_CHECK(cudaLibraryLoadData(&out->library_, image.data(), nullptr,
+  out->arch_ = image.arch;
+  EDG_CUDA_CHECK(cudaLibraryLoadData(&out->library_, image.data.data(), nullptr,
                                      nullptr, 0, nullptr, nullptr, 0));
-  out->infos_ = parse_launch_lines(std::string(source->data()->begin(),
-                                               source->data()->end()));
+  out->infos_ = parse_launch_lines(cuda_source(model, path));
   for (const LaunchInfo &k : out->infos_) {
     cudaKernel_t handle = nullptr;
     EDG_CUDA_CHECK(cudaLibraryGetKernel(&handle, out->library_, k.name.c_str()));

@@ -17,7 +17,8 @@
 //     product is exact fp32, lane 0 stores (the collective semantics, not
 //     the register layout; the generated code never relies on the layout).
 //
-// edg_emu_launch() is the launcher edg-kernel-check --device=emu calls.
+// edg_emu_launch() is the launcher emu_kernels.h calls (edg-kernel-check
+// --device=emu, and the emulated device of the CUDA executor tests).
 // It checks the kernel code, not the performance or the memory model of a
 // GPU (no race detection beyond what the barriers order).
 //===----------------------------------------------------------------------===//

@@ -3,7 +3,7 @@
 //
 // `edg-compile model.mlir -o model.bin [--target=cpu|cuda|all]
 // [--cuda-arch=sm_80,sm_90a] [--max-batch N] [--max-seq N]
-// [--emit=mlir|cpp|cuda]`
+// [--emit=mlir|cpp|cuda|schedule]`
 //
 // Parses and verifies the module, then:
 //   1. exports the coarse schedule (one step per graph-level op, what the
@@ -13,11 +13,17 @@
 //      the host compiler into a shared object (target cpu), CUDA compiled by
 //      NVRTC to a cubin per --cuda-arch plus compute_80 PTX (target cuda);
 //      each is stored as a model.bin KernelBinary (the CUDA source too);
+//      with CUDA, the kernel-level schedule of every inference entry
+//      function is stored as well (DeviceFunction: what a device executor
+//      walks, passes/Conversion/EDGToModelBin/DeviceSchedule.h);
 //   3. writes the model file atomically (temp + rename), so a failed compile
 //      never leaves a half-written model.bin behind.
-// --emit prints the lowered IR or the generated source instead of writing.
+// --emit prints the lowered IR, the generated source or the stored
+// kernel-level schedule (as read back from the model bytes) instead of
+// writing.
 //===----------------------------------------------------------------------===//
 #include "dialects/EDG/EDGOps.h"
+#include "passes/Conversion/EDGToModelBin/DeviceSchedule.h"
 #include "passes/Conversion/EDGToModelBin/ExportModel.h"
 #include "passes/Conversion/EDGToModelBin/KernelBinaries.h"
 #include "passes/KernelUtils.h"
@@ -65,7 +71,8 @@ static cl::opt<int64_t> maxSeq("max-seq",
 static cl::opt<std::string>
     emit("emit",
          cl::desc("print instead of writing: mlir (the lowered kernel-level "
-                  "IR), cpp or cuda (the generated source)"),
+                  "IR), cpp or cuda (the generated source), schedule (the "
+                  "kernel-level schedule model.bin stores)"),
          cl::init(""));
 
 static int fail(const llvm::Twine &message) {
@@ -107,8 +114,9 @@ int main(int argc, char **argv) {
   bool wantCpu = target != "cuda", wantCuda = target != "cpu";
   if (maxBatch <= 0 || maxSeq <= 0)
     return fail("--max-batch and --max-seq must be > 0");
-  if (!emit.empty() && emit != "mlir" && emit != "cpp" && emit != "cuda")
-    return fail("--emit=" + emit + " is not one of mlir, cpp, cuda");
+  if (!emit.empty() && emit != "mlir" && emit != "cpp" && emit != "cuda" &&
+      emit != "schedule")
+    return fail("--emit=" + emit + " is not one of mlir, cpp, cuda, schedule");
   SmallVector<std::string> archs;
   if (wantCuda && emit.empty()) {
     if (std::string error = parseArchs(archs); !error.empty())
@@ -163,6 +171,13 @@ int main(int argc, char **argv) {
   options.maxSeq = maxSeq;
   if (failed(mlir::edg::exportModel(*module, options, bytes)))
     return fail("could not compile " + inputFile);
+  if (emit == "schedule" || (wantCuda && emit.empty()))
+    if (failed(mlir::edg::addDeviceSchedules(bytes, *lowered, error)))
+      return fail(error);
+  if (emit == "schedule")
+    return succeeded(mlir::edg::printDeviceSchedules(bytes, llvm::outs()))
+               ? 0
+               : fail("internal error: the model does not verify");
 
   std::vector<mlir::edg::KernelBlob> blobs;
   std::string summary;

@@ -133,7 +133,10 @@ public:
                                       const GenerateOptions &options) const;
 
   /// Runs entry point `name` on raw arguments (ids/positions as i32, masks as
-  /// u8), for tests and tools that build their own batches.
+  /// u8), for tests and tools that build their own batches. logits, encode,
+  /// decode and run execute on the GPU when the runtime selected CUDA (a
+  /// device answers, model.bin has kernel-level schedules, EDG_DEVICE is not
+  /// cpu); generation (KV cache) and training run on the CPU.
   std::vector<Tensor> run(const std::string &name,
                           const std::vector<const Tensor *> &args) const;
 

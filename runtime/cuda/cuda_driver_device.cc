@@ -1,0 +1,282 @@
+//===- cuda_driver_device.cc - a GPU as a DeviceApi --------------*- C++ -*-===//
+// SPDX-License-Identifier: Apache-2.0
+//
+// The real device of the CUDA executor: the device's primary context (the
+// one cudart and cuBLASLt use too), one stream for every copy, launch and
+// GEMM, the model's cubin (else PTX) loaded with cuModuleLoadData, and
+// cuBLASLt GEMMs whose descriptors and heuristic algorithm are cached per
+// (M, N, K, type). Every call goes through EDG_CU / EDG_LT, so a failure
+// names the driver or cuBLASLt function. NOT YET RUN ON A GPU: CI has none;
+// scripts/gpu-check.sh is its first test.
+//===----------------------------------------------------------------------===//
+#include "runtime/cuda/device_api.h"
+
+#include "runtime/core/status.h"
+#include "runtime/cuda/driver_symbols.h"
+#include "runtime/cuda/kernel_image.h"
+
+#include <map>
+#include <tuple>
+
+namespace edg::cuda {
+
+namespace {
+
+cudaDataType_t lt_type(GemmType t) {
+  return t == GemmType::f32 ? CUDA_R_32F : t == GemmType::bf16 ? CUDA_R_16BF
+                                                               : CUDA_R_16F;
+}
+
+class DriverDevice final : public DeviceApi {
+public:
+  explicit DriverDevice(int ordinal);
+  ~DriverDevice() override;
+
+  std::string describe() const override;
+  void load_kernels(const schema::Model &model, const std::string &path) override;
+  DevicePtr alloc(size_t bytes) override;
+  void free(DevicePtr p) noexcept override;
+  void copy_to_device(DevicePtr dst, const void *src, size_t bytes) override;
+  void copy_to_host(void *dst, DevicePtr src, size_t bytes) override;
+  void memset(DevicePtr dst, int value, size_t bytes) override;
+  void launch(const std::string &kernel, GridShape grid, unsigned block,
+              size_t smem, const std::vector<uint64_t> &args) override;
+  void gemm(const GemmDesc &g) override;
+  void synchronize() override;
+
+private:
+  /// cuBLASLt descriptors of one GEMM shape, column-major view: y^T [N, M] =
+  /// (w [N, K] row-major = w^T col-major, transposed) * (x^T [K, M]).
+  struct Plan {
+    cublasLtMatmulDesc_t desc = nullptr;
+    cublasLtMatrixLayout_t w = nullptr, x = nullptr, y = nullptr;
+    cublasLtMatmulAlgo_t algo{};
+  };
+  void open();
+  void release() noexcept;
+  const Plan &plan(const GemmDesc &g);
+  CUfunction function(const std::string &kernel, size_t smem);
+  void bind() { EDG_CU(cuCtxSetCurrent, ctx_); }
+
+  int ordinal_;
+  CUdevice device_ = 0;
+  CUcontext ctx_ = nullptr;
+  CUstream stream_ = nullptr;
+  CUmodule module_ = nullptr;
+  int cc_major_ = 0, cc_minor_ = 0;
+  std::string name_, arch_ = "none";
+  std::map<std::string, CUfunction> functions_;
+  std::map<CUfunction, size_t> smem_limit_; // opted-in dynamic smem
+  cublasLtHandle_t lt_ = nullptr;
+  CUdeviceptr workspace_ = 0;
+  size_t workspace_bytes_ = size_t(32) << 20;
+  std::map<std::tuple<int64_t, int64_t, int64_t, GemmType>, Plan> plans_;
+};
+
+DriverDevice::DriverDevice(int ordinal) : ordinal_(ordinal) {
+  try {
+    open();
+  } catch (...) {
+    release(); // the destructor does not run for a half-built object
+    throw;
+  }
+}
+
+void DriverDevice::open() {
+  EDG_CU(cuInit, 0);
+  int count = 0;
+  EDG_CU(cuDeviceGetCount, &count);
+  check(ordinal_ >= 0 && ordinal_ < count, "CUDA device ", ordinal_,
+        " does not exist (", count, " device", count == 1 ? "" : "s", ")");
+  EDG_CU(cuDeviceGet, &device_, ordinal_);
+  char name[256] = {0};
+  EDG_CU(cuDeviceGetName, name, int(sizeof(name) - 1), device_);
+  name_ = name;
+  EDG_CU(cuDeviceGetAttribute, &cc_major_,
+         CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, device_);
+  EDG_CU(cuDeviceGetAttribute, &cc_minor_,
+         CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, device_);
+  EDG_CU(cuDevicePrimaryCtxRetain, &ctx_, device_);
+  bind();
+  EDG_CU(cuStreamCreate, &stream_, CU_STREAM_NON_BLOCKING);
+  EDG_LT(cublasLtCreate, &lt_);
+  EDG_CU(cuMemAlloc_v2, &workspace_, workspace_bytes_);
+}
+
+DriverDevice::~DriverDevice() { release(); }
+
+void DriverDevice::release() noexcept {
+  // No throws: statuses are ignored on the way out. Without a context the
+  // driver was never usable (and driver_symbols() might throw).
+  if (!ctx_)
+    return;
+  const DriverSymbols &d = driver_symbols();
+  d.cuCtxSetCurrent(ctx_);
+  if (stream_)
+    d.cuStreamSynchronize(stream_);
+  if (lt_) {
+    const CublasLtSymbols &t = cublaslt_symbols();
+    for (auto &[key, p] : plans_) {
+      t.cublasLtMatrixLayoutDestroy(p.w);
+      t.cublasLtMatrixLayoutDestroy(p.x);
+      t.cublasLtMatrixLayoutDestroy(p.y);
+      t.cublasLtMatmulDescDestroy(p.desc);
+    }
+    t.cublasLtDestroy(lt_);
+  }
+  if (workspace_)
+    d.cuMemFree_v2(workspace_);
+  if (module_)
+    d.cuModuleUnload(module_);
+  if (stream_)
+    d.cuStreamDestroy_v2(stream_);
+  d.cuDevicePrimaryCtxRelease_v2(device_);
+  ctx_ = nullptr;
+}
+
+std::string DriverDevice::describe() const {
+  return "CUDA device " + std::to_string(ordinal_) + ": " + name_ + " (sm_" +
+         std::to_string(cc_major_) + std::to_string(cc_minor_) +
+         "), kernels " + arch_ + ", driver " + driver_symbols().library +
+         ", " + cublaslt_symbols().library;
+}
+
+void DriverDevice::load_kernels(const schema::Model &model,
+                                const std::string &path) {
+  KernelImage image = select_kernel_image(model, path, cc_major_, cc_minor_);
+  bind();
+  if (module_) {
+    EDG_CU(cuModuleUnload, module_);
+    module_ = nullptr;
+    functions_.clear();
+    smem_limit_.clear();
+  }
+  EDG_CU(cuModuleLoadData, &module_, image.data.data());
+  arch_ = image.arch + (image.ptx ? " (PTX, JIT-compiled)" : " (cubin)");
+}
+
+DevicePtr DriverDevice::alloc(size_t bytes) {
+  bind();
+  CUdeviceptr p = 0;
+  EDG_CU(cuMemAlloc_v2, &p, std::max<size_t>(bytes, 1));
+  return DevicePtr(p);
+}
+
+void DriverDevice::free(DevicePtr p) noexcept {
+  if (!p)
+    return;
+  const DriverSymbols &d = driver_symbols();
+  d.cuCtxSetCurrent(ctx_);
+  d.cuMemFree_v2(CUdeviceptr(p));
+}
+
+void DriverDevice::copy_to_device(DevicePtr dst, const void *src, size_t bytes) {
+  if (!bytes)
+    return;
+  bind();
+  EDG_CU(cuMemcpyHtoDAsync_v2, CUdeviceptr(dst), src, bytes, stream_);
+  // The caller's host memory may go away once we return.
+  EDG_CU(cuStreamSynchronize, stream_);
+}
+
+void DriverDevice::copy_to_host(void *dst, DevicePtr src, size_t bytes) {
+  bind();
+  if (bytes)
+    EDG_CU(cuMemcpyDtoHAsync_v2, dst, CUdeviceptr(src), bytes, stream_);
+  EDG_CU(cuStreamSynchronize, stream_);
+}
+
+void DriverDevice::memset(DevicePtr dst, int value, size_t bytes) {
+  if (!bytes)
+    return;
+  bind();
+  EDG_CU(cuMemsetD8Async, CUdeviceptr(dst), static_cast<unsigned char>(value),
+         bytes, stream_);
+}
+
+CUfunction DriverDevice::function(const std::string &kernel, size_t smem) {
+  check(module_ != nullptr, "cuLaunchKernel(", kernel, "): no kernels loaded");
+  CUfunction &f = functions_[kernel];
+  if (!f)
+    EDG_CU(cuModuleGetFunction, &f, module_, kernel.c_str());
+  // Dynamic shared memory above 48 KiB must be opted into per function.
+  size_t &limit = smem_limit_[f];
+  if (smem > 48 * 1024 && smem > limit) {
+    EDG_CU(cuFuncSetAttribute, f,
+           CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, int(smem));
+    limit = smem;
+  }
+  return f;
+}
+
+void DriverDevice::launch(const std::string &kernel, GridShape grid,
+                          unsigned block, size_t smem,
+                          const std::vector<uint64_t> &args) {
+  if (grid.x == 0 || grid.y == 0 || grid.z == 0)
+    return; // empty tensors
+  bind();
+  CUfunction f = function(kernel, smem);
+  std::vector<uint64_t> values = args; // every parameter is 8 bytes
+  std::vector<void *> params;
+  for (uint64_t &v : values)
+    params.push_back(&v);
+  EDG_CU(cuLaunchKernel, f, grid.x, grid.y, grid.z, block, 1, 1,
+         unsigned(smem), stream_, params.data(), nullptr);
+}
+
+const DriverDevice::Plan &DriverDevice::plan(const GemmDesc &g) {
+  auto key = std::make_tuple(g.M, g.N, g.K, g.type);
+  auto it = plans_.find(key);
+  if (it != plans_.end())
+    return it->second;
+  Plan p;
+  // fp32 storage computes in fp32 (no TF32): the 1e-4 conformance needs it.
+  EDG_LT(cublasLtMatmulDescCreate, &p.desc, CUBLAS_COMPUTE_32F, CUDA_R_32F);
+  cublasOperation_t transpose = CUBLAS_OP_T;
+  EDG_LT(cublasLtMatmulDescSetAttribute, p.desc, CUBLASLT_MATMUL_DESC_TRANSA,
+         &transpose, sizeof(transpose));
+  cudaDataType_t t = lt_type(g.type);
+  EDG_LT(cublasLtMatrixLayoutCreate, &p.w, t, uint64_t(g.K), uint64_t(g.N), g.K);
+  EDG_LT(cublasLtMatrixLayoutCreate, &p.x, t, uint64_t(g.K), uint64_t(g.M), g.K);
+  EDG_LT(cublasLtMatrixLayoutCreate, &p.y, t, uint64_t(g.N), uint64_t(g.M), g.N);
+  cublasLtMatmulPreference_t pref = nullptr;
+  EDG_LT(cublasLtMatmulPreferenceCreate, &pref);
+  EDG_LT(cublasLtMatmulPreferenceSetAttribute, pref,
+         CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &workspace_bytes_,
+         sizeof(workspace_bytes_));
+  cublasLtMatmulHeuristicResult_t result{};
+  int found = 0;
+  EDG_LT(cublasLtMatmulAlgoGetHeuristic, lt_, p.desc, p.w, p.x, p.y, p.y, pref,
+         1, &result, &found);
+  cublaslt_symbols().cublasLtMatmulPreferenceDestroy(pref);
+  check(found > 0, "cublasLtMatmulAlgoGetHeuristic: no algorithm for y[", g.M,
+        ", ", g.N, "] = x[", g.M, ", ", g.K, "] w[", g.N, ", ", g.K, "]^T");
+  p.algo = result.algo;
+  return plans_.emplace(key, p).first->second;
+}
+
+void DriverDevice::gemm(const GemmDesc &g) {
+  if (g.M == 0 || g.N == 0)
+    return;
+  bind();
+  const Plan &p = plan(g);
+  const float alpha = 1.0f, beta = 0.0f;
+  EDG_LT(cublasLtMatmul, lt_, p.desc, &alpha, reinterpret_cast<const void *>(g.w),
+         p.w, reinterpret_cast<const void *>(g.x), p.x, &beta,
+         reinterpret_cast<void *>(g.y), p.y, reinterpret_cast<void *>(g.y), p.y,
+         &p.algo, reinterpret_cast<void *>(workspace_), workspace_bytes_,
+         reinterpret_cast<cudaStream_t>(stream_));
+}
+
+void DriverDevice::synchronize() {
+  bind();
+  EDG_CU(cuStreamSynchronize, stream_);
+}
+
+} // namespace
+
+std::unique_ptr<DeviceApi> open_cuda_device(int ordinal) {
+  return std::make_unique<DriverDevice>(ordinal);
+}
+
+} // namespace edg::cuda

@@ -1,0 +1,292 @@
+//===- cuda_executor.cc - run a model.bin on a CUDA device -------*- C++ -*-===//
+// SPDX-License-Identifier: Apache-2.0
+//
+// Buffer addresses: arena buffers at arena + offset (the offsets were
+// planned for the compiled maxima, so any B <= max_batch, T, S <= max_seq
+// fits), arguments in their own buffers, weights in theirs. Kernel ABI
+// (passes/EmitCuda*.cpp): generated kernels take (inputs..., outputs...,
+// n | rows); attention takes (q, k, v, positions|null, key_valid|null, out,
+// B, T, S); every parameter is 8 bytes. Grids come from the kernels'
+// `// edg-launch:` lines (launch_info.h).
+//===----------------------------------------------------------------------===//
+#include "runtime/cuda/cuda_executor.h"
+
+#include "runtime/core/half.h"
+#include "runtime/core/status.h"
+#include "runtime/cuda/device_schedule.h"
+#include "runtime/cuda/kernel_image.h"
+
+#include <algorithm>
+#include <cstring>
+#include <set>
+
+namespace edg::cuda {
+
+namespace fb = ::edg::schema;
+
+namespace {
+
+const fb::DeviceFunction *find_function(const fb::Model &model,
+                                        const std::string &name) {
+  if (model.device_functions())
+    for (const fb::DeviceFunction *f : *model.device_functions())
+      if (f->name()->str() == name)
+        return f;
+  return nullptr;
+}
+
+/// fp32 host values in the device's storage type (bf16/f16: round to
+/// nearest even, as the model's rounding points do).
+std::vector<uint8_t> to_device(const float *x, int64_t n, fb::DType dtype) {
+  std::vector<uint8_t> out(size_t(n) * device_dtype_size(dtype));
+  if (dtype == fb::DType::f32) {
+    std::memcpy(out.data(), x, out.size());
+    return out;
+  }
+  uint16_t *h = reinterpret_cast<uint16_t *>(out.data());
+  for (int64_t i = 0; i < n; ++i)
+    h[i] = dtype == fb::DType::bf16 ? f32_to_bf16(x[i]) : f32_to_f16(x[i]);
+  return out;
+}
+
+/// One argument as the device stores it; checks the host dtype.
+std::vector<uint8_t> argument_bytes(const Tensor &t, fb::DType dtype,
+                                    const std::string &what) {
+  switch (dtype) {
+  case fb::DType::f32: case fb::DType::bf16: case fb::DType::f16:
+    check(t.dtype() == DType::f32, what, " must be f32, got ",
+          dtype_name(t.dtype()));
+    return to_device(t.data<float>(), t.numel(), dtype);
+  case fb::DType::i32:
+    check(t.dtype() == DType::i32, what, " must be i32, got ",
+          dtype_name(t.dtype()));
+    break;
+  case fb::DType::i64:
+    check(t.dtype() == DType::i64, what, " must be i64, got ",
+          dtype_name(t.dtype()));
+    break;
+  case fb::DType::i1:
+    check(t.dtype() == DType::u8 || t.dtype() == DType::boolean, what,
+          " must be u8 or bool, got ", dtype_name(t.dtype()));
+    break;
+  }
+  const uint8_t *p = static_cast<const uint8_t *>(t.raw());
+  return std::vector<uint8_t>(p, p + t.nbytes());
+}
+
+/// A result downloaded from the device, as a host tensor (floats as f32).
+Tensor result_tensor(const std::vector<uint8_t> &bytes, fb::DType dtype,
+                     const std::vector<int64_t> &shape) {
+  switch (dtype) {
+  case fb::DType::f32: case fb::DType::bf16: case fb::DType::f16: {
+    Tensor t(DType::f32, shape);
+    float *out = t.data<float>();
+    if (dtype == fb::DType::f32) {
+      std::memcpy(out, bytes.data(), t.nbytes());
+    } else {
+      const uint16_t *h = reinterpret_cast<const uint16_t *>(bytes.data());
+      for (int64_t i = 0; i < t.numel(); ++i)
+        out[i] = dtype == fb::DType::bf16 ? bf16_to_f32(h[i]) : f16_to_f32(h[i]);
+    }
+    return t;
+  }
+  case fb::DType::i32: case fb::DType::i64: case fb::DType::i1: {
+    Tensor t(dtype == fb::DType::i32   ? DType::i32
+             : dtype == fb::DType::i64 ? DType::i64
+                                       : DType::u8,
+             shape);
+    std::memcpy(t.raw(), bytes.data(), t.nbytes());
+    return t;
+  }
+  }
+  fail("unknown result dtype");
+}
+
+GemmType gemm_type(fb::DType t) {
+  return t == fb::DType::f32 ? GemmType::f32 : t == fb::DType::bf16 ? GemmType::bf16
+                                                                  : GemmType::f16;
+}
+
+} // namespace
+
+CudaExecutor::CudaExecutor(const ModelFile &file, const WeightStore &weights,
+                           DeviceApi &device)
+    : file_(file), weights_(weights), device_(device) {
+  const fb::Model &model = file.model();
+  check(model.device_functions() && model.device_functions()->size() > 0,
+        file.path(), ": model.bin has no kernel-level schedule; compile it "
+                     "with edg-compile --target=cuda or --target=all");
+  check(weights.bound(), "weights are not bound: call bind_weights first");
+  int64_t arena_bytes = 0;
+  for (const fb::DeviceFunction *fn : *model.device_functions()) {
+    validate_device_function(model, *fn, file.path());
+    arena_bytes = std::max(arena_bytes, fn->arena_size());
+  }
+  for (const LaunchInfo &k : parse_launch_lines(cuda_source(model, file.path())))
+    kernels_[k.name] = k;
+  device_.load_kernels(model, file.path());
+  try {
+    // Functions run one at a time and their results are downloaded before
+    // the next run, so one arena serves them all.
+    if (arena_bytes > 0)
+      arena_ = allocate(size_t(arena_bytes));
+    sync_weights();
+  } catch (...) {
+    for (DevicePtr p : owned_)
+      device_.free(p);
+    throw;
+  }
+}
+
+CudaExecutor::~CudaExecutor() {
+  for (DevicePtr p : owned_)
+    device_.free(p);
+}
+
+DevicePtr CudaExecutor::allocate(size_t bytes) {
+  DevicePtr p = device_.alloc(bytes);
+  owned_.push_back(p);
+  device_bytes_ += bytes;
+  return p;
+}
+
+bool CudaExecutor::has_function(const std::string &name) const {
+  return find_function(file_.model(), name) != nullptr;
+}
+
+void CudaExecutor::sync_weights() {
+  const fb::Model &model = file_.model();
+  std::set<int64_t> used;
+  for (const fb::DeviceFunction *fn : *model.device_functions())
+    for (const fb::DeviceBuffer *b : *fn->buffers())
+      if (b->kind() == fb::BufferKind::weight)
+        used.insert(b->index());
+  for (int64_t w : used) {
+    const uint64_t version = weights_.version(int32_t(w));
+    auto seen = weight_versions_.find(w);
+    if (seen != weight_versions_.end() && seen->second == version)
+      continue;
+    const fb::Weight *decl = model.weights()->Get(uint32_t(w));
+    const Tensor &t = weights_.get(int32_t(w));
+    check(t.dtype() == DType::f32, "weight ", decl->name()->str(),
+          " is not bound as f32");
+    std::vector<uint8_t> bytes = to_device(t.data<float>(), t.numel(), decl->dtype());
+    DevicePtr &p = weight_ptrs_[w];
+    if (!p)
+      p = allocate(bytes.size());
+    device_.copy_to_device(p, bytes.data(), bytes.size());
+    weight_versions_[w] = version;
+  }
+}
+
+std::vector<Tensor> CudaExecutor::run(const std::string &name,
+                                      const std::vector<const Tensor *> &args) {
+  const fb::DeviceFunction *fn = find_function(file_.model(), name);
+  check(fn != nullptr, file_.path(), ": no kernel-level schedule for '", name,
+        "' (compile with --target=cuda or all; training steps have none)");
+  const auto &buffers = *fn->buffers();
+  const size_t nargs = fn->arguments() ? fn->arguments()->size() : 0;
+  check(args.size() == nargs, "entry point '", name, "' takes ", nargs,
+        " arguments, got ", args.size());
+
+  // B, T, S from the argument axes they are bound to; every other axis of
+  // every argument must agree with them.
+  const size_t ndims = fn->dims() ? fn->dims()->size() : 0;
+  std::vector<int64_t> dims(ndims, -1);
+  for (size_t d = 0; d < ndims; ++d) {
+    const fb::DeviceDim *dim = fn->dims()->Get(uint32_t(d));
+    const Tensor *a = args[size_t(dim->argument())];
+    check(a != nullptr && dim->axis() < a->rank(), "argument ",
+          dim->argument(), " of '", name, "' has no axis ", dim->axis());
+    dims[d] = a->dim(dim->axis());
+    check(dims[d] <= dim->max(), "argument ", dim->argument(), " of '", name,
+          "': ", dim->name()->str(), " = ", dims[d], " exceeds the compiled "
+          "maximum ", dim->max(), " (edg-compile --max-batch/--max-seq)");
+  }
+  for (size_t i = 0; i < nargs; ++i) {
+    const fb::DeviceBuffer *b = buffers[uint32_t(fn->arguments()->Get(uint32_t(i)))];
+    std::vector<int64_t> want = buffer_shape(*b, dims);
+    check(args[i] != nullptr && args[i]->shape() == want, "argument ", i,
+          " of '", name, "' has shape ",
+          args[i] ? shape_str(args[i]->shape()) : "(null)", ", the model needs ",
+          shape_str(want));
+  }
+
+  sync_weights();
+  std::vector<DevicePtr> &arg_ptrs = argument_ptrs_[name];
+  if (arg_ptrs.empty())
+    for (size_t i = 0; i < nargs; ++i)
+      arg_ptrs.push_back(allocate(buffer_bytes(
+          *buffers[uint32_t(fn->arguments()->Get(uint32_t(i)))], max_dims(*fn))));
+  for (size_t i = 0; i < nargs; ++i) {
+    const fb::DeviceBuffer *b = buffers[uint32_t(fn->arguments()->Get(uint32_t(i)))];
+    std::vector<uint8_t> bytes = argument_bytes(
+        *args[i], b->dtype(), "argument " + std::to_string(i) + " of '" + name + "'");
+    device_.copy_to_device(arg_ptrs[i], bytes.data(), bytes.size());
+  }
+
+  auto address = [&](int32_t id) -> DevicePtr {
+    if (id < 0)
+      return 0;
+    const fb::DeviceBuffer *b = buffers[uint32_t(id)];
+    switch (b->kind()) {
+    case fb::BufferKind::arena: return arena_ + DevicePtr(b->index());
+    case fb::BufferKind::argument: return arg_ptrs[size_t(b->index())];
+    case fb::BufferKind::weight: return weight_ptrs_.at(b->index());
+    }
+    return 0;
+  };
+  auto kernel = [&](const std::string &k) -> const LaunchInfo & {
+    auto it = kernels_.find(k);
+    check(it != kernels_.end(), file_.path(), ": kernel ", k,
+          " has no edg-launch line in the stored CUDA source");
+    return it->second;
+  };
+  auto launch = [&](const LaunchInfo &k, std::vector<uint64_t> ptrs,
+                    const std::vector<int64_t> &sizes) {
+    for (int64_t s : sizes)
+      ptrs.push_back(uint64_t(s));
+    device_.launch(k.name, launch_grid(k, sizes), unsigned(k.block),
+                   size_t(k.smem), ptrs);
+  };
+
+  for (const fb::DeviceStep *s : *fn->steps()) {
+    std::vector<int64_t> sizes;
+    for (const fb::SizeExpr *e : *s->sizes())
+      sizes.push_back(eval_size(*e, dims));
+    std::vector<uint64_t> ptrs;
+    for (int32_t id : *s->inputs())
+      ptrs.push_back(address(id));
+    for (int32_t id : *s->outputs())
+      ptrs.push_back(address(id));
+    switch (s->kind()) {
+    case fb::DeviceStepKind::launch:
+    case fb::DeviceStepKind::attention:
+      launch(kernel(s->kernel()->str()), ptrs, sizes);
+      break;
+    case fb::DeviceStepKind::gemm: {
+      GemmDesc g;
+      g.M = sizes[0], g.N = sizes[1], g.K = sizes[2];
+      g.type = gemm_type(buffers[uint32_t(s->inputs()->Get(0))]->dtype());
+      g.x = ptrs[0], g.w = ptrs[1], g.y = ptrs[2];
+      device_.gemm(g);
+      if (s->epilogue() && s->epilogue()->size()) // in place on y [M, N]
+        launch(kernel(s->epilogue()->str()), {g.y, g.y}, {g.M * g.N});
+      break;
+    }
+    }
+  }
+
+  std::vector<Tensor> results;
+  if (fn->results())
+    for (int32_t id : *fn->results()) {
+      const fb::DeviceBuffer *b = buffers[uint32_t(id)];
+      std::vector<uint8_t> bytes(buffer_bytes(*b, dims));
+      device_.copy_to_host(bytes.data(), address(id), bytes.size());
+      results.push_back(result_tensor(bytes, b->dtype(), buffer_shape(*b, dims)));
+    }
+  device_.synchronize();
+  return results;
+}
+
+} // namespace edg::cuda

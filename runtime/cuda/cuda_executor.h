@@ -1,0 +1,74 @@
+//===- cuda_executor.h - run a model.bin on a CUDA device --------*- C++ -*-===//
+// SPDX-License-Identifier: Apache-2.0
+//
+// Walks the kernel-level schedule edg-compile stores per entry function
+// (edg_model.fbs DeviceFunction; --target=cuda or all) on a DeviceApi: a
+// GPU (open_cuda_device) or the emulated device of the tests. At
+// construction it loads the model's CUDA kernels, uploads every weight the
+// schedules read (the WeightStore's fp32, converted to the dtype the model
+// was compiled for) and allocates one activation arena of the largest
+// planned size (edg-plan-memory, at the compiled --max-batch/--max-seq).
+// Each run uploads the arguments into per-function buffers sized for the
+// maxima, launches every step in order and downloads the results.
+//
+// Same inputs/outputs contract as cpu::Executor::run without RunOptions:
+// no KV cache (forward, encode, and decode over the whole target), results
+// as fp32 host tensors. Not thread-safe: one run at a time per executor.
+//===----------------------------------------------------------------------===//
+#ifndef EDG_RUNTIME_CUDA_CUDA_EXECUTOR_H
+#define EDG_RUNTIME_CUDA_CUDA_EXECUTOR_H
+
+#include "runtime/core/model_file.h"
+#include "runtime/core/tensor.h"
+#include "runtime/core/weights.h"
+#include "runtime/cuda/device_api.h"
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace edg::cuda {
+
+class CudaExecutor {
+public:
+  /// Throws edg::Error when model.bin has no kernel-level schedule (compiled
+  /// without --target=cuda|all), the weights are not bound, or the device
+  /// fails. `file`, `weights` and `device` must outlive the executor.
+  CudaExecutor(const ModelFile &file, const WeightStore &weights,
+               DeviceApi &device);
+  ~CudaExecutor();
+  CudaExecutor(const CudaExecutor &) = delete;
+  CudaExecutor &operator=(const CudaExecutor &) = delete;
+
+  /// Whether entry function `name` has a device schedule.
+  bool has_function(const std::string &name) const;
+
+  /// Runs entry function `name` on `args` (ranks as the function declares;
+  /// ids and positions i32, masks u8 or bool, float arguments f32) and
+  /// returns its results as fp32 (float types) host tensors. Weights that
+  /// changed since the last run (WeightStore::version) are uploaded again.
+  std::vector<Tensor> run(const std::string &name,
+                          const std::vector<const Tensor *> &args);
+
+  /// Bytes of device memory held: weights, arena, argument buffers.
+  size_t device_bytes() const { return device_bytes_; }
+
+private:
+  void sync_weights();
+  DevicePtr allocate(size_t bytes);
+
+  const ModelFile &file_;
+  const WeightStore &weights_;
+  DeviceApi &device_;
+  std::map<std::string, LaunchInfo> kernels_;       // by name
+  std::map<int64_t, DevicePtr> weight_ptrs_;         // weight index -> copy
+  std::map<int64_t, uint64_t> weight_versions_;
+  DevicePtr arena_ = 0;
+  std::map<std::string, std::vector<DevicePtr>> argument_ptrs_;
+  std::vector<DevicePtr> owned_;
+  size_t device_bytes_ = 0;
+};
+
+} // namespace edg::cuda
+
+#endif // EDG_RUNTIME_CUDA_CUDA_EXECUTOR_H

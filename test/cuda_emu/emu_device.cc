@@ -1,0 +1,141 @@
+//===- emu_device.cc - a CUDA device emulated on the host --------*- C++ -*-===//
+// SPDX-License-Identifier: Apache-2.0
+//===----------------------------------------------------------------------===//
+#include "test/cuda_emu/emu_device.h"
+
+#include "runtime/core/half.h"
+#include "runtime/core/status.h"
+#include "runtime/cpu/blas.h"
+#include "runtime/cuda/kernel_image.h"
+
+#include <cstdlib>
+#include <cstring>
+
+namespace edg::cuda_emu {
+
+using cuda::DevicePtr;
+using cuda::GemmType;
+
+namespace {
+// The emulator's dynamic shared memory buffer (cuda_emu.h edg_emu_smem).
+constexpr size_t kEmuSharedBytes = 256 * 1024;
+
+size_t element_size(GemmType t) { return t == GemmType::f32 ? 4 : 2; }
+
+std::vector<float> widen(const void *p, int64_t n, GemmType t) {
+  std::vector<float> out(static_cast<size_t>(n));
+  if (t == GemmType::f32) {
+    std::memcpy(out.data(), p, size_t(n) * 4);
+    return out;
+  }
+  const uint16_t *h = static_cast<const uint16_t *>(p);
+  for (int64_t i = 0; i < n; ++i)
+    out[size_t(i)] = t == GemmType::bf16 ? bf16_to_f32(h[i]) : f16_to_f32(h[i]);
+  return out;
+}
+} // namespace
+
+EmuDevice::~EmuDevice() {
+  for (auto &[p, n] : blocks_)
+    std::free(reinterpret_cast<void *>(p));
+}
+
+std::string EmuDevice::describe() const {
+  return "CUDA emulator on the CPU (test/cuda_emu), kernels from the stored "
+         "CUDA source";
+}
+
+void EmuDevice::load_kernels(const schema::Model &model, const std::string &path) {
+  kernels_ = EmuKernels::get(cuda::cuda_source(model, path));
+}
+
+DevicePtr EmuDevice::alloc(size_t bytes) {
+  // 256-byte alignment, as cuMemAlloc gives.
+  size_t rounded = (std::max<size_t>(bytes, 1) + 255) / 256 * 256;
+  void *p = std::aligned_alloc(256, rounded);
+  check(p != nullptr, "emulated cuMemAlloc(", bytes, ") failed: out of memory");
+  blocks_[reinterpret_cast<DevicePtr>(p)] = bytes;
+  return reinterpret_cast<DevicePtr>(p);
+}
+
+void EmuDevice::free(DevicePtr p) noexcept {
+  auto it = blocks_.find(p);
+  if (it == blocks_.end())
+    return;
+  std::free(reinterpret_cast<void *>(p));
+  blocks_.erase(it);
+}
+
+size_t EmuDevice::bytes_allocated() const {
+  size_t total = 0;
+  for (auto &[p, n] : blocks_)
+    total += n;
+  return total;
+}
+
+void EmuDevice::check_range(DevicePtr p, size_t bytes, const char *what) const {
+  auto it = blocks_.upper_bound(p);
+  bool ok = it != blocks_.begin() &&
+            (--it, p >= it->first && p + bytes <= it->first + it->second);
+  check(ok, "emulated ", what, ": [", p, ", +", bytes,
+        ") is not inside one device allocation");
+}
+
+void EmuDevice::copy_to_device(DevicePtr dst, const void *src, size_t bytes) {
+  if (!bytes)
+    return;
+  check_range(dst, bytes, "cuMemcpyHtoD");
+  std::memcpy(reinterpret_cast<void *>(dst), src, bytes);
+}
+
+void EmuDevice::copy_to_host(void *dst, DevicePtr src, size_t bytes) {
+  if (!bytes)
+    return;
+  check_range(src, bytes, "cuMemcpyDtoH");
+  std::memcpy(dst, reinterpret_cast<const void *>(src), bytes);
+}
+
+void EmuDevice::memset(DevicePtr dst, int value, size_t bytes) {
+  if (!bytes)
+    return;
+  check_range(dst, bytes, "cuMemsetD8");
+  std::memset(reinterpret_cast<void *>(dst), value, bytes);
+}
+
+void EmuDevice::launch(const std::string &kernel, cuda::GridShape grid,
+                       unsigned block, size_t smem,
+                       const std::vector<uint64_t> &args) {
+  check(kernels_ != nullptr, "emulated cuLaunchKernel(", kernel,
+        "): no kernels loaded");
+  check(smem <= kEmuSharedBytes, "emulated cuLaunchKernel(", kernel,
+        "): ", smem, " bytes of shared memory, the emulator has ",
+        kEmuSharedBytes);
+  check(block >= 1 && block <= 1024, "emulated cuLaunchKernel(", kernel,
+        "): block of ", block, " threads");
+  ++launches_;
+  kernels_->launch(kernel, grid, block, args);
+}
+
+void EmuDevice::gemm(const cuda::GemmDesc &g) {
+  ++gemms_;
+  if (g.M == 0 || g.N == 0)
+    return;
+  const size_t e = element_size(g.type);
+  check_range(g.x, size_t(g.M * g.K) * e, "gemm x");
+  check_range(g.w, size_t(g.N * g.K) * e, "gemm w");
+  check_range(g.y, size_t(g.M * g.N) * e, "gemm y");
+  std::vector<float> x = widen(reinterpret_cast<const void *>(g.x), g.M * g.K, g.type);
+  std::vector<float> w = widen(reinterpret_cast<const void *>(g.w), g.N * g.K, g.type);
+  std::vector<float> y(size_t(g.M * g.N));
+  cpu::sgemm_nt(g.M, g.N, g.K, x.data(), g.K, w.data(), g.K, y.data(), g.N);
+  void *out = reinterpret_cast<void *>(g.y);
+  if (g.type == GemmType::f32) {
+    std::memcpy(out, y.data(), y.size() * 4);
+    return;
+  }
+  uint16_t *h = static_cast<uint16_t *>(out);
+  for (size_t i = 0; i < y.size(); ++i)
+    h[i] = g.type == GemmType::bf16 ? f32_to_bf16(y[i]) : f32_to_f16(y[i]);
+}
+
+} // namespace edg::cuda_emu

@@ -1,0 +1,57 @@
+//===- emu_device.h - a CUDA device emulated on the host ---------*- C++ -*-===//
+// SPDX-License-Identifier: Apache-2.0
+//
+// The DeviceApi (runtime/cuda/device_api.h) the CUDA executor tests run on
+// without a GPU: device memory is host memory (DevicePtr = host address),
+// kernels are the model's stored CUDA source run on the CPU emulator of
+// CUDA (emu_kernels.h), GEMMs widen to fp32, call the CPU BLAS and round
+// the result once to the storage type, as cuBLASLt with fp32 accumulation
+// does. It checks the executor's schedule walking, buffer addressing, sizes
+// and grids; not timing, streams or the driver API.
+//===----------------------------------------------------------------------===//
+#ifndef EDG_TEST_CUDA_EMU_EMU_DEVICE_H
+#define EDG_TEST_CUDA_EMU_EMU_DEVICE_H
+
+#include "runtime/cuda/device_api.h"
+#include "test/cuda_emu/emu_kernels.h"
+
+#include <map>
+#include <memory>
+
+namespace edg::cuda_emu {
+
+class EmuDevice : public cuda::DeviceApi {
+public:
+  EmuDevice() = default;
+  ~EmuDevice() override;
+
+  std::string describe() const override;
+  void load_kernels(const schema::Model &model, const std::string &path) override;
+  cuda::DevicePtr alloc(size_t bytes) override;
+  void free(cuda::DevicePtr p) noexcept override;
+  void copy_to_device(cuda::DevicePtr dst, const void *src, size_t bytes) override;
+  void copy_to_host(void *dst, cuda::DevicePtr src, size_t bytes) override;
+  void memset(cuda::DevicePtr dst, int value, size_t bytes) override;
+  void launch(const std::string &kernel, cuda::GridShape grid, unsigned block,
+              size_t smem, const std::vector<uint64_t> &args) override;
+  void gemm(const cuda::GemmDesc &g) override;
+  void synchronize() override {}
+
+  /// Counters for tests: launches and GEMMs issued, bytes live.
+  int launches() const { return launches_; }
+  int gemms() const { return gemms_; }
+  size_t bytes_allocated() const;
+
+private:
+  /// Throws unless [p, p + bytes) lies inside one allocation: an executor
+  /// addressing bug shows up as an error, not as corrupted host memory.
+  void check_range(cuda::DevicePtr p, size_t bytes, const char *what) const;
+
+  std::shared_ptr<const EmuKernels> kernels_;
+  std::map<cuda::DevicePtr, size_t> blocks_; // start -> size
+  int launches_ = 0, gemms_ = 0;
+};
+
+} // namespace edg::cuda_emu
+
+#endif // EDG_TEST_CUDA_EMU_EMU_DEVICE_H

@@ -1,0 +1,143 @@
+//===- device_conformance.cc - model-level conformance on a device -*- C++ -*-===//
+// SPDX-License-Identifier: Apache-2.0
+//===----------------------------------------------------------------------===//
+#include "test/e2e/device_conformance.h"
+
+#include "runtime/core/model_file.h"
+#include "runtime/core/weights.h"
+#include "runtime/cuda/cuda_executor.h"
+#include "test/e2e/fixture_io.h"
+
+namespace edg::conformance {
+
+namespace {
+
+DeviceCheck compare(const std::string &what, const Tensor &got,
+                    const SafetensorsFile &ref, const std::string &name,
+                    double tol) {
+  DeviceCheck c;
+  c.what = what;
+  if (got.shape() != ref.info(name).shape) {
+    c.detail = "shape " + shape_str(got.shape()) + ", HF " +
+               shape_str(ref.info(name).shape);
+    return c;
+  }
+  c.rel_err = fixture::relative_error(got, ref.read_f32(name));
+  c.ok = c.rel_err <= tol;
+  return c;
+}
+
+/// The first maximum of the last row of logits [1, L, V].
+int32_t last_argmax(const Tensor &logits) {
+  const int64_t L = logits.dim(1), V = logits.dim(2);
+  const float *row = logits.data<float>() + (L - 1) * V;
+  int32_t best = 0;
+  for (int64_t v = 1; v < V; ++v)
+    if (row[v] > row[best])
+      best = int32_t(v);
+  return best;
+}
+
+Tensor row_of(const std::vector<int32_t> &ids) {
+  Tensor t(DType::i32, {1, int64_t(ids.size())});
+  std::copy(ids.begin(), ids.end(), t.data<int32_t>());
+  return t;
+}
+
+DeviceCheck compare_tokens(const std::vector<int32_t> &got, const Tensor &want,
+                           int64_t skip) {
+  DeviceCheck c;
+  c.what = "greedy generation";
+  std::vector<int32_t> expected(want.data<int32_t>() + skip,
+                                want.data<int32_t>() + want.numel());
+  c.ok = got == expected;
+  for (int32_t t : got)
+    c.detail += " " + std::to_string(t);
+  if (!c.ok) {
+    c.detail += "   (HF:";
+    for (int32_t t : expected)
+      c.detail += " " + std::to_string(t);
+    c.detail += ")";
+  }
+  return c;
+}
+
+} // namespace
+
+std::vector<DeviceCheck> run_device_conformance(const std::string &model_path,
+                                                const std::string &dir,
+                                                cuda::DeviceApi &device,
+                                                double tol, bool generate) {
+  ModelFile file = ModelFile::load(model_path);
+  WeightStore weights;
+  weights.bind(file.model(), {dir + "/model.safetensors"});
+  cuda::CudaExecutor exec(file, weights, device);
+  SafetensorsFile ref = SafetensorsFile::open(dir + "/reference.safetensors");
+  Tensor ids = fixture::to_i32(ref, "input_ids");
+  Tensor valid = fixture::to_u8(ref, "attention_mask");
+  std::vector<DeviceCheck> out;
+
+  if (!exec.has_function("encode")) { // decoder-only Gemma 2
+    Tensor pos = fixture::to_i32(ref, "position_ids");
+    out.push_back(compare("logits", exec.run("forward", {&ids, &pos, &valid}).at(0),
+                          ref, "logits", tol));
+    if (!generate)
+      return out;
+    Tensor prompt = fixture::to_i32(ref, "gen.prompt_ids");
+    Tensor expected = fixture::to_i32(ref, "gen.output_ids");
+    std::vector<int32_t> seq(prompt.data<int32_t>(),
+                             prompt.data<int32_t>() + prompt.numel()),
+        generated;
+    while (int64_t(seq.size()) < expected.numel()) {
+      Tensor x = row_of(seq), p = fixture::arange_positions(1, x.dim(1)),
+             v = fixture::ones_u8(1, x.dim(1));
+      int32_t next = last_argmax(exec.run("forward", {&x, &p, &v}).at(0));
+      seq.push_back(next);
+      generated.push_back(next);
+    }
+    out.push_back(compare_tokens(generated, expected, prompt.numel()));
+    return out;
+  }
+
+  const int64_t B = ids.dim(0), S = ids.dim(1);
+  Tensor enc_pos = fixture::arange_positions(B, S);
+  Tensor enc = std::move(exec.run("encode", {&ids, &enc_pos, &valid}).at(0));
+  out.push_back(compare("encoder_hidden_states", enc, ref,
+                        "encoder_hidden_states", tol));
+  Tensor dec_ids = fixture::to_i32(ref, "decoder_input_ids");
+  const int64_t T = dec_ids.dim(1);
+  Tensor dec_pos = fixture::arange_positions(B, T);
+  Tensor dec_valid = fixture::ones_u8(B, T);
+  out.push_back(compare(
+      "logits",
+      exec.run("decode", {&dec_ids, &dec_pos, &dec_valid, &enc, &valid}).at(0),
+      ref, "logits", tol));
+  if (!generate)
+    return out;
+
+  // The generation prompt is right-padded: encode its valid tokens only.
+  Tensor gen_in = fixture::to_i32(ref, "gen.input_ids");
+  Tensor gen_valid = fixture::to_u8(ref, "gen.attention_mask");
+  Tensor expected = fixture::to_i32(ref, "gen.output_ids");
+  std::vector<int32_t> prompt;
+  for (int64_t i = 0; i < gen_in.numel(); ++i)
+    if (gen_valid.data<uint8_t>()[i])
+      prompt.push_back(gen_in.data<int32_t>()[i]);
+  Tensor x = row_of(prompt), xp = fixture::arange_positions(1, x.dim(1)),
+         xv = fixture::ones_u8(1, x.dim(1));
+  Tensor memory = std::move(exec.run("encode", {&x, &xp, &xv}).at(0));
+  // HF starts the decoder from its start token, the first output id.
+  std::vector<int32_t> seq = {expected.data<int32_t>()[0]}, generated;
+  while (int64_t(seq.size()) < expected.numel()) {
+    Tensor y = row_of(seq), yp = fixture::arange_positions(1, y.dim(1)),
+           yv = fixture::ones_u8(1, y.dim(1));
+    int32_t next = last_argmax(
+        exec.run("decode", {&y, &yp, &yv, &memory, &xv}).at(0));
+    seq.push_back(next);
+    generated.push_back(next);
+  }
+  out.push_back(compare_tokens(generated, expected, 1));
+  return out;
+}
+
+} // namespace edg::conformance
