@@ -2,7 +2,9 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // Shared by EmitCuda.cpp (prelude, elementwise/row/rope/embed kernels, the
-// pass) and EmitCudaAttention.cpp (the FlashAttention-2-style kernel).
+// pass), EmitCudaAttention.cpp (the FlashAttention-2-style kernel),
+// EmitCudaAttentionBackward.cpp (its backward) and EmitCudaAttentionDecode.cpp
+// (its split-K KV-cache decode variant).
 //
 // Numerics of generated CUDA: tensors are stored in their IR element type
 // (bf16, f16 or f32) and every value is computed in fp32 registers; each op

@@ -1,4 +1,5 @@
-//===- EmitCudaAttentionBackward.cpp - FlashAttention-2 backward -*- C++ -*-===//
+//===- EmitCudaAttentionBackward.cpp - FlashAttention-2 backward -*- C++
+//-*-===//
 // SPDX-License-Identifier: Apache-2.0
 //
 // The backward of one edg.attention_kernel specialisation (same mask kind
@@ -115,7 +116,8 @@ Tile chooseTile(Which which, int64_t hd, Type elt) {
     t.bm = bm, t.bn = bn;
     t.wmma = eb == 2 && hd % 16 == 0;
     const int pad = eb == 2 ? 8 : 4;
-    t.ldh = int(hd) + pad, t.lds = bn + 4, t.ldp = bn + pad, t.ldo = int(hd) + 4;
+    t.ldh = int(hd) + pad, t.lds = bn + 4, t.ldp = bn + pad,
+    t.ldo = int(hd) + 4;
     Smem &s = t.smem;
     auto rows = [&](int n) { return int64_t(n) * t.ldh * eb; };
     switch (which) {
@@ -133,7 +135,8 @@ Tile chooseTile(Which which, int64_t hd, Type elt) {
       s.add("float", "sdP", int64_t(bm) * t.lds * 4, "[kBM][kLds] dO.v");
       s.add(E, "sP", int64_t(bm) * t.ldp * eb, "[kBM][kLdp] probabilities");
       s.add(E, "sdS", int64_t(bm) * t.ldp * eb, "[kBM][kLdp] score gradient");
-      s.add("float", "sdK", int64_t(bn) * t.ldo * 4, "[kBN][kLdo] dK (rotated)");
+      s.add("float", "sdK", int64_t(bn) * t.ldo * 4,
+            "[kBN][kLdo] dK (rotated)");
       s.add("float", "sdV", int64_t(bn) * t.ldo * 4, "[kBN][kLdo] dV");
       s.add("float", "sLse", bm * 4, "[kBM]");
       s.add("float", "sDelta", bm * 4, "[kBM]");
@@ -146,7 +149,8 @@ Tile chooseTile(Which which, int64_t hd, Type elt) {
       s.add("float", "sS", int64_t(bm) * t.lds * 4, "[kBM][kLds] q.k");
       s.add("float", "sdP", int64_t(bm) * t.lds * 4, "[kBM][kLds] dO.v");
       s.add(E, "sdS", int64_t(bm) * t.ldp * eb, "[kBM][kLdp] score gradient");
-      s.add("float", "sdQ", int64_t(bm) * t.ldo * 4, "[kBM][kLdo] dQ (rotated)");
+      s.add("float", "sdQ", int64_t(bm) * t.ldo * 4,
+            "[kBM][kLdo] dQ (rotated)");
       s.add("float", "sLse", bm * 4, "[kBM]");
       s.add("float", "sDelta", bm * 4, "[kBM]");
       break;
@@ -190,8 +194,9 @@ std::string indent(const std::string &text, const std::string &prefix) {
 }
 
 /// Replaces every `@KEY@` of `text`.
-std::string subst(std::string text,
-                  std::initializer_list<std::pair<const char *, std::string>> kv) {
+std::string
+subst(std::string text,
+      std::initializer_list<std::pair<const char *, std::string>> kv) {
   for (auto &[key, value] : kv) {
     std::string k = std::string("@") + key + "@";
     for (size_t at = text.find(k); at != std::string::npos;
@@ -224,8 +229,8 @@ void header(llvm::raw_ostream &os, const Ctx &c, const Tile &t,
 void constants(llvm::raw_ostream &os, const Ctx &c, const Tile &t) {
   AttentionKernelOp k = c.k;
   os << "  using Elt = " << c.T << ";\n"
-     << "  constexpr int kH = " << k.getNumHeads() << ", kKv = "
-     << k.getNumKvHeads() << ", kGroup = " << k.getGroup()
+     << "  constexpr int kH = " << k.getNumHeads()
+     << ", kKv = " << k.getNumKvHeads() << ", kGroup = " << k.getGroup()
      << ", kHd = " << k.getHeadDim() << ";\n"
      << "  constexpr int kBM = " << t.bm << ", kBN = " << t.bn
      << ", kThreads = 128, kRowsPerWarp = kBM / 4;\n"
@@ -239,7 +244,8 @@ void constants(llvm::raw_ostream &os, const Ctx &c, const Tile &t) {
   if (auto theta = k.getRopeTheta())
     os << "  constexpr float kTheta = "
        << floatLiteral(theta->convertToDouble()) << ";\n";
-  os << "  (void)kKv; (void)kGroup; (void)kRowsPerWarp; (void)kLdp; (void)kLdo;\n"
+  os << "  (void)kKv; (void)kGroup; (void)kRowsPerWarp; (void)kLdp; "
+        "(void)kLdo;\n"
      << "  EDG_DYNAMIC_SMEM(edg_smem); // " << t.smem.at << " bytes\n"
      << t.smem.decls
      << "  const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;\n"
@@ -247,7 +253,8 @@ void constants(llvm::raw_ostream &os, const Ctx &c, const Tile &t) {
 }
 
 // Query tile -> sQ (zero past Tq), sQpos; with `grad`: dO -> sdO, lse, delta.
-constexpr const char *kLoadQueries = R"cu(  for (int idx = tid; idx < kBM * kHd; idx += kThreads) {
+constexpr const char *kLoadQueries =
+    R"cu(  for (int idx = tid; idx < kBM * kHd; idx += kThreads) {
     const int r = idx / kHd, d = idx % kHd;
     const edg_i64 at = ((b * Tq + q0 + r) * kH + h) * kHd + d;
     if (q0 + r < Tq) {
@@ -283,8 +290,8 @@ std::string ropeRows(const Ctx &c, const char *tile, const char *rows,
          " * (kHd / 2); idx += kThreads)\n" + i +
          "  edg_attn_rope<Elt, kHd>(&" + tile +
          "[(idx / (kHd / 2)) * kLdh], idx % (kHd / 2),\n" + i +
-         "                          " + posArr + "[idx / (kHd / 2)], kTheta);\n" +
-         i + "__syncthreads();\n";
+         "                          " + posArr +
+         "[idx / (kHd / 2)], kTheta);\n" + i + "__syncthreads();\n";
 }
 
 std::string ropeGradRows(const Ctx &c, const char *acc, const char *rows,
@@ -316,7 +323,8 @@ constexpr const char *kKeyTileHead = R"cu(    int any = 0;
 )cu";
 
 // Element (r, c) of the tile: p = exp(s - lse) and the score gradient.
-constexpr const char *kScoreGrad = R"cu(    for (int idx = tid; idx < kBM * kBN; idx += kThreads) {
+constexpr const char *kScoreGrad =
+    R"cu(    for (int idx = tid; idx < kBM * kBN; idx += kThreads) {
       const int r = idx / kBN, c = idx % kBN;
       const int qpos = sQpos[r], kpos = sKpos[c];
       (void)qpos; (void)kpos;
@@ -329,13 +337,13 @@ constexpr const char *kScoreGrad = R"cu(    for (int idx = tid; idx < kBM * kBN;
 )cu";
 
 std::string scoreGrad(const Ctx &c, bool storeP) {
-  return subst(kScoreGrad,
-               {{"SCORE", cuda::attentionScoreCode(c.k, "sS[r * kLds + c]",
-                                                   "      ")},
-                {"VISIBLE", c.visible},
-                {"EXP", c.exp},
-                {"DCAP", c.dcap},
-                {"STORE_P", storeP ? "\n      edg_st(&sP[r * kLdp + c], p);" : ""}});
+  return subst(
+      kScoreGrad,
+      {{"SCORE", cuda::attentionScoreCode(c.k, "sS[r * kLds + c]", "      ")},
+       {"VISIBLE", c.visible},
+       {"EXP", c.exp},
+       {"DCAP", c.dcap},
+       {"STORE_P", storeP ? "\n      edg_st(&sP[r * kLdp + c], p);" : ""}});
 }
 
 void emitStats(llvm::raw_ostream &os, const Ctx &c, const Tile &t) {
@@ -348,7 +356,8 @@ void emitStats(llvm::raw_ostream &os, const Ctx &c, const Tile &t) {
      << " *__restrict__ k, const int *__restrict__ pos,\n"
      << "    const unsigned char *__restrict__ key_valid, const " << c.T
      << " *__restrict__ o,\n"
-     << "    const " << c.T << " *__restrict__ dout, float *__restrict__ lse, "
+     << "    const " << c.T
+     << " *__restrict__ dout, float *__restrict__ lse, "
         "float *__restrict__ delta,\n"
      << "    edg_i64 B, edg_i64 Tq, edg_i64 S) {\n"
      << "  // q, o, dout [B, Tq, H*hd] (q pre-RoPE when RoPE is fused), k [B, "
@@ -363,7 +372,8 @@ void emitStats(llvm::raw_ostream &os, const Ctx &c, const Tile &t) {
      << ropeRows(c, "sQ", "kBM", "sQpos", "  ")
      << "  int qmin = 0x7fffffff, qmax = -0x7fffffff;\n"
      << "  for (int r = 0; r < kBM && q0 + r < Tq; ++r) {\n"
-     << "    qmin = min(qmin, sQpos[r]);\n    qmax = max(qmax, sQpos[r]);\n  }\n"
+     << "    qmin = min(qmin, sQpos[r]);\n    qmax = max(qmax, sQpos[r]);\n  "
+        "}\n"
      << "  (void)qmin; (void)qmax;\n"
      << "  // delta = rowsum(dO * O), one warp per row.\n"
      << "  for (int rr = 0; rr < kRowsPerWarp; ++rr) {\n"
@@ -380,16 +390,17 @@ void emitStats(llvm::raw_ostream &os, const Ctx &c, const Tile &t) {
      << "#pragma unroll\n  for (int rr = 0; rr < kRowsPerWarp; ++rr) {\n"
      << "    m_i[rr] = EDG_NEG_INF;\n    l_i[rr] = 0.0f;\n  }\n"
      << "  for (edg_i64 j0 = 0; j0 < S; j0 += kBN) {\n"
-     << subst(kKeyTileHead, {{"KPOS", c.kpos}, {"KEYOK", c.keyOk}, {"TILEMAY", c.tileMay}})
+     << subst(kKeyTileHead,
+              {{"KPOS", c.kpos}, {"KEYOK", c.keyOk}, {"TILEMAY", c.tileMay}})
      << "    for (int idx = tid; idx < kBN * kHd; idx += kThreads) {\n"
      << "      const int cc = idx / kHd, d = idx % kHd;\n"
      << "      if (j0 + cc < S)\n"
-     << "        sK[cc * kLdh + d] = k[((b * S + j0 + cc) * kKv + kvh) * kHd + d];\n"
+     << "        sK[cc * kLdh + d] = k[((b * S + j0 + cc) * kKv + kvh) * kHd + "
+        "d];\n"
      << "      else\n        edg_st(&sK[cc * kLdh + d], 0.0f);\n    }\n"
      << "    __syncthreads();\n"
-     << ropeRows(c, "sK", "kBN", "sKpos", "    ")
-     << "    edg_attn_qk_" << c.path
-     << "<kBM, kBN, kHd, kLdh, kLds, Elt>(sQ, sK, sS);\n"
+     << ropeRows(c, "sK", "kBN", "sKpos", "    ") << "    edg_attn_qk_"
+     << c.path << "<kBM, kBN, kHd, kLdh, kLds, Elt>(sQ, sK, sS);\n"
      << "    __syncthreads();\n"
      << "    // One warp per row: online max and sum over the visible keys.\n"
      << "#pragma unroll\n"
@@ -434,10 +445,13 @@ void emitDq(llvm::raw_ostream &os, const Ctx &c, const Tile &t) {
      << " *__restrict__ k, const " << c.T << " *__restrict__ v,\n"
      << "    const int *__restrict__ pos, const unsigned char *__restrict__ "
         "key_valid,\n"
-     << "    const " << c.T << " *__restrict__ dout, const float *__restrict__ "
+     << "    const " << c.T
+     << " *__restrict__ dout, const float *__restrict__ "
         "lse, const float *__restrict__ delta,\n"
-     << "    " << c.T << " *__restrict__ dq, edg_i64 B, edg_i64 Tq, edg_i64 S) {\n"
-     << "  // dq [B, Tq, H*hd] (pre-RoPE gradient); lse, delta from _bwd_stats.\n";
+     << "    " << c.T
+     << " *__restrict__ dq, edg_i64 B, edg_i64 Tq, edg_i64 S) {\n"
+     << "  // dq [B, Tq, H*hd] (pre-RoPE gradient); lse, delta from "
+        "_bwd_stats.\n";
   constants(os, c, t);
   os << "  const edg_i64 b = blockIdx.z, q0 = (edg_i64)blockIdx.x * kBM;\n"
      << "  const int h = blockIdx.y, kvh = h / kGroup;\n"
@@ -447,33 +461,37 @@ void emitDq(llvm::raw_ostream &os, const Ctx &c, const Tile &t) {
      << ropeRows(c, "sQ", "kBM", "sQpos", "  ")
      << "  int qmin = 0x7fffffff, qmax = -0x7fffffff;\n"
      << "  for (int r = 0; r < kBM && q0 + r < Tq; ++r) {\n"
-     << "    qmin = min(qmin, sQpos[r]);\n    qmax = max(qmax, sQpos[r]);\n  }\n"
+     << "    qmin = min(qmin, sQpos[r]);\n    qmax = max(qmax, sQpos[r]);\n  "
+        "}\n"
      << "  (void)qmin; (void)qmax;\n"
      << "  for (edg_i64 j0 = 0; j0 < S; j0 += kBN) {\n"
-     << subst(kKeyTileHead, {{"KPOS", c.kpos}, {"KEYOK", c.keyOk}, {"TILEMAY", c.tileMay}})
+     << subst(kKeyTileHead,
+              {{"KPOS", c.kpos}, {"KEYOK", c.keyOk}, {"TILEMAY", c.tileMay}})
      << "    for (int idx = tid; idx < kBN * kHd; idx += kThreads) {\n"
      << "      const int cc = idx / kHd, d = idx % kHd;\n"
      << "      if (j0 + cc < S) {\n"
-     << "        const edg_i64 at = ((b * S + j0 + cc) * kKv + kvh) * kHd + d;\n"
-     << "        sK[cc * kLdh + d] = k[at];\n        sV[cc * kLdh + d] = v[at];\n"
+     << "        const edg_i64 at = ((b * S + j0 + cc) * kKv + kvh) * kHd + "
+        "d;\n"
+     << "        sK[cc * kLdh + d] = k[at];\n        sV[cc * kLdh + d] = "
+        "v[at];\n"
      << "      } else {\n        edg_st(&sK[cc * kLdh + d], 0.0f);\n"
      << "        edg_st(&sV[cc * kLdh + d], 0.0f);\n      }\n    }\n"
      << "    __syncthreads();\n"
-     << ropeRows(c, "sK", "kBN", "sKpos", "    ")
-     << "    edg_attn_qk_" << c.path
+     << ropeRows(c, "sK", "kBN", "sKpos", "    ") << "    edg_attn_qk_"
+     << c.path
      << "<kBM, kBN, kHd, kLdh, kLds, Elt>(sQ, sK, sS);   // S = Q K^T\n"
      << "    edg_attn_qk_" << c.path
      << "<kBM, kBN, kHd, kLdh, kLds, Elt>(sdO, sV, sdP); // dP = dO V^T\n"
      << "    __syncthreads();\n"
-     << scoreGrad(c, false)
-     << "    edg_attn_pv_" << c.path
+     << scoreGrad(c, false) << "    edg_attn_pv_" << c.path
      << "<kBM, kBN, kHd, kLdh, kLdp, kLdo, Elt>(sdS, sK, sdQ); // dQ += dS K\n"
      << "    __syncthreads();\n  }\n"
      << ropeGradRows(c, "sdQ", "kBM", "sQpos")
      << "  for (int idx = tid; idx < kBM * kHd; idx += kThreads) {\n"
      << "    const int r = idx / kHd, d = idx % kHd;\n"
      << "    if (q0 + r < Tq)\n"
-     << "      edg_st(&dq[((b * Tq + q0 + r) * kH + h) * kHd + d], sdQ[r * kLdo "
+     << "      edg_st(&dq[((b * Tq + q0 + r) * kH + h) * kHd + d], sdQ[r * "
+        "kLdo "
         "+ d]);\n  }\n}\n\n";
 }
 
@@ -487,7 +505,8 @@ void emitDkdv(llvm::raw_ostream &os, const Ctx &c, const Tile &t) {
      << " *__restrict__ k, const " << c.T << " *__restrict__ v,\n"
      << "    const int *__restrict__ pos, const unsigned char *__restrict__ "
         "key_valid,\n"
-     << "    const " << c.T << " *__restrict__ dout, const float *__restrict__ "
+     << "    const " << c.T
+     << " *__restrict__ dout, const float *__restrict__ "
         "lse, const float *__restrict__ delta,\n"
      << "    " << c.T << " *__restrict__ dk, " << c.T
      << " *__restrict__ dv, edg_i64 B, edg_i64 Tq, edg_i64 S) {\n"
@@ -515,7 +534,8 @@ void emitDkdv(llvm::raw_ostream &os, const Ctx &c, const Tile &t) {
      << "  int kmin = 0x7fffffff, kmax = -0x7fffffff;\n"
      << "  for (int cc = 0; cc < kBN; ++cc)\n"
      << "    if (sKok[cc]) {\n"
-     << "      kmin = min(kmin, sKpos[cc]);\n      kmax = max(kmax, sKpos[cc]);\n"
+     << "      kmin = min(kmin, sKpos[cc]);\n      kmax = max(kmax, "
+        "sKpos[cc]);\n"
      << "    }\n"
      << "  for (int g = 0; g < kGroup && kmin <= kmax; ++g) {\n"
      << "    const int h = kvh * kGroup + g;\n"
@@ -529,17 +549,17 @@ void emitDkdv(llvm::raw_ostream &os, const Ctx &c, const Tile &t) {
   // The query loads, indented one level more.
   std::string loads = loadQueries(c, true) + "  __syncthreads();\n" +
                       ropeRows(c, "sQ", "kBM", "sQpos", "  ");
-  os << indent(loads, "    ")
-     << "      edg_attn_qk_" << c.path
+  os << indent(loads, "    ") << "      edg_attn_qk_" << c.path
      << "<kBM, kBN, kHd, kLdh, kLds, Elt>(sQ, sK, sS);   // S = Q K^T\n"
      << "      edg_attn_qk_" << c.path
      << "<kBM, kBN, kHd, kLdh, kLds, Elt>(sdO, sV, sdP); // dP = dO V^T\n"
      << "      __syncthreads();\n";
-  os << indent(scoreGrad(c, true), "  ")
+  os << indent(scoreGrad(c, true), "  ") << "      edg_attn_tn_" << c.path
+     << "<kBM, kBN, kHd, kLdp, kLdh, kLdo, Elt>(sP, sdO, sdV);  // dV += P^T "
+        "dO\n"
      << "      edg_attn_tn_" << c.path
-     << "<kBM, kBN, kHd, kLdp, kLdh, kLdo, Elt>(sP, sdO, sdV);  // dV += P^T dO\n"
-     << "      edg_attn_tn_" << c.path
-     << "<kBM, kBN, kHd, kLdp, kLdh, kLdo, Elt>(sdS, sQ, sdK);  // dK += dS^T Q\n"
+     << "<kBM, kBN, kHd, kLdp, kLdh, kLdo, Elt>(sdS, sQ, sdK);  // dK += dS^T "
+        "Q\n"
      << "      __syncthreads();\n    }\n  }\n"
      << ropeGradRows(c, "sdK", "kBN", "sKpos")
      << "  for (int idx = tid; idx < kBN * kHd; idx += kThreads) {\n"
@@ -557,8 +577,9 @@ std::string cuda::attentionScoreCode(AttentionKernelOp k, llvm::StringRef raw,
   out += i + "float s = edg_rnd<Elt>(" + raw.str() + "); // q.k\n";
   out += i + "s = edg_rnd<Elt>(s * kScale);\n";
   if (k.getSoftcap())
-    out += i + "const float th = edg_rnd<Elt>(tanhf(edg_rnd<Elt>(s / kCap)));\n" +
-           i + "s = edg_rnd<Elt>(th * kCap); // soft-cap, three rounded steps\n";
+    out +=
+        i + "const float th = edg_rnd<Elt>(tanhf(edg_rnd<Elt>(s / kCap)));\n" +
+        i + "s = edg_rnd<Elt>(th * kCap); // soft-cap, three rounded steps\n";
   return out;
 }
 
@@ -589,7 +610,8 @@ LogicalResult cuda::emitAttentionBackward(AttentionKernelOp k,
   c.visible = visible;
   c.tileMay = tileMay;
   c.qMay = queryMaySee(k.getMask());
-  c.qpos = k.getHasPositions() ? "pos[b * Tq + q0 + r]" : "(int)(S - Tq + q0 + r)";
+  c.qpos =
+      k.getHasPositions() ? "pos[b * Tq + q0 + r]" : "(int)(S - Tq + q0 + r)";
   c.kpos = k.getHasPositions() ? "pos[b * S + j]" : "(int)j";
   c.keyOk = std::string("j < S") +
             (k.getHasKeyValid() ? " && key_valid[b * S + j] != 0" : "");

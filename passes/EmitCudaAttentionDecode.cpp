@@ -1,4 +1,5 @@
-//===- EmitCudaAttentionDecode.cpp - split-K KV-cache decoding ---*- C++ -*-===//
+//===- EmitCudaAttentionDecode.cpp - split-K KV-cache decoding ---*- C++
+//-*-===//
 // SPDX-License-Identifier: Apache-2.0
 //
 // The decode variant of one causal or sliding-causal edg.attention_kernel
@@ -40,13 +41,14 @@ LogicalResult cuda::emitAttentionDecode(AttentionKernelOp k,
   if (visible.empty())
     return success();
   Type elt = k.getElementType();
-  const int64_t H = k.getNumHeads(), K = k.getNumKvHeads(),
-                hd = k.getHeadDim(), G = k.getGroup();
+  const int64_t H = k.getNumHeads(), K = k.getNumKvHeads(), hd = k.getHeadDim(),
+                G = k.getGroup();
   const int64_t eb = elt.isF32() ? 4 : 2;
   const int ldk = int(hd) + (eb == 2 ? 8 : 4);
   std::string name = k.getSymName().str(), T = storageType(elt);
   int bn = 0;
-  int64_t offQ = 0, offK = 0, offV = 0, offS = 0, offO = 0, offOk = 0, bytes = 0;
+  int64_t offQ = 0, offK = 0, offV = 0, offS = 0, offO = 0, offOk = 0,
+          bytes = 0;
   for (int cand : {64, 32}) {
     int64_t at = 0;
     auto region = [&](int64_t n) {
@@ -80,10 +82,10 @@ LogicalResult cuda::emitAttentionDecode(AttentionKernelOp k,
      << "//   all " << G << " query heads of a kv head per block, " << bytes
      << " bytes of shared memory, tiles of " << bn << " slots\n"
      << "// edg-launch: " << name << "_decode kind=attention_decode block=128 "
-     << "smem=" << bytes << " grid=ceil(S/" << kChunk << "),K,B width="
-     << kChunk << " dtype=" << dtype << " signature=" << sig << "\n"
-     << rule
-     << "extern \"C\" __global__ void __launch_bounds__(128) " << name
+     << "smem=" << bytes << " grid=ceil(S/" << kChunk
+     << "),K,B width=" << kChunk << " dtype=" << dtype << " signature=" << sig
+     << "\n"
+     << rule << "extern \"C\" __global__ void __launch_bounds__(128) " << name
      << "_decode(\n"
      << "    const " << T << " *__restrict__ q, const " << T
      << " *__restrict__ k_cache, const " << T << " *__restrict__ v_cache,\n"
@@ -142,7 +144,8 @@ LogicalResult cuda::emitAttentionDecode(AttentionKernelOp k,
        << "    edg_attn_rope<Elt, kHd>(&sQ[(idx / (kHd / 2)) * kLdk], idx % "
           "(kHd / 2), qpos, kTheta);\n"
        << "  __syncthreads();\n";
-  os << "  float m_i[kRowsPerWarp], l_i[kRowsPerWarp]; // rows g = warp + 4 rr\n"
+  os << "  float m_i[kRowsPerWarp], l_i[kRowsPerWarp]; // rows g = warp + 4 "
+        "rr\n"
      << "#pragma unroll\n  for (int rr = 0; rr < kRowsPerWarp; ++rr) {\n"
      << "    m_i[rr] = EDG_NEG_INF;\n    l_i[rr] = 0.0f;\n  }\n"
      << "  for (edg_i64 j0 = c0; j0 < c1; j0 += kBN) {\n"
@@ -214,7 +217,8 @@ LogicalResult cuda::emitAttentionDecode(AttentionKernelOp k,
      << "  const edg_i64 nc = (C + kChunk - 1) / kChunk;\n"
      << "  for (int idx = tid; idx < kGroup * kHd; idx += kThreads) {\n"
      << "    const int g = idx / kHd, d = idx % kHd;\n"
-     << "    part[((b * kH + kvh * kGroup + g) * nc + blockIdx.x) * (kHd + 2) + "
+     << "    part[((b * kH + kvh * kGroup + g) * nc + blockIdx.x) * (kHd + 2) "
+        "+ "
         "d] = sO[idx];\n  }\n"
      << "#pragma unroll\n"
      << "  for (int rr = 0; rr < kRowsPerWarp; ++rr) {\n"
@@ -231,8 +235,7 @@ LogicalResult cuda::emitAttentionDecode(AttentionKernelOp k,
      << "_decode_combine kind=attention_decode_combine block=128 smem=0 "
         "grid=H,B width="
      << kChunk << " dtype=" << dtype << " signature=" << sig << "\n"
-     << rule
-     << "extern \"C\" __global__ void __launch_bounds__(128) " << name
+     << rule << "extern \"C\" __global__ void __launch_bounds__(128) " << name
      << "_decode_combine(\n"
      << "    const float *__restrict__ part, " << T
      << " *__restrict__ out, edg_i64 B, edg_i64 S, edg_i64 C) {\n"

@@ -1,4 +1,5 @@
-//===- edg-attention-check.cc - attention backward/decode on the emulator -*- C++ -*-===//
+//===- edg-attention-check.cc - attention backward/decode on the emulator -*-
+//C++ -*-===//
 // SPDX-License-Identifier: Apache-2.0
 //
 // `edg-attention-check kernels.cu`
@@ -121,7 +122,8 @@ std::vector<float> load(const void *p, size_t n, const std::string &dtype) {
   return out;
 }
 
-std::vector<float> randoms(size_t n, std::mt19937 &rng, const std::string &dtype) {
+std::vector<float> randoms(size_t n, std::mt19937 &rng,
+                           const std::string &dtype) {
   std::uniform_real_distribution<float> dist(-1, 1);
   std::vector<float> x(n);
   for (float &v : x)
@@ -199,7 +201,8 @@ void check_backward(const Emu &emu, const cuda::LaunchInfo &stats,
                      dout = randoms(size_t(B * T * H * hd), rng, dtype);
   // Positions as the kernels see them: pos [B, T] (keys: pos[b * S + j],
   // S == T) or S - T + t for queries and j for keys.
-  std::vector<int32_t> pos(size_t(B * T)), qpos(size_t(B * T)), kpos(size_t(B * S));
+  std::vector<int32_t> pos(size_t(B * T)), qpos(size_t(B * T)),
+      kpos(size_t(B * S));
   std::vector<uint8_t> valid(size_t(B * S));
   for (int64_t b = 0; b < B; ++b) {
     for (int64_t t = 0; t < T; ++t)
@@ -209,7 +212,8 @@ void check_backward(const Emu &emu, const cuda::LaunchInfo &stats,
   }
   for (int64_t b = 0; b < B; ++b) {
     for (int64_t t = 0; t < T; ++t)
-      qpos[size_t(b * T + t)] = sp.pos ? pos[size_t(b * T + t)] : int32_t(S - T + t);
+      qpos[size_t(b * T + t)] =
+          sp.pos ? pos[size_t(b * T + t)] : int32_t(S - T + t);
     for (int64_t j = 0; j < S; ++j)
       kpos[size_t(b * S + j)] = sp.pos ? pos[size_t(b * S + j)] : int32_t(j);
   }
@@ -224,7 +228,8 @@ void check_backward(const Emu &emu, const cuda::LaunchInfo &stats,
     cpu::rope_rotate_half(kr.data(), B, S, K, hd, kpos.data(), sp.theta);
   }
   std::vector<float> o(q.size());
-  cpu::attention(qr.data(), kr.data(), v.data(), o.data(), B, T, S, H, K, hd, p);
+  cpu::attention(qr.data(), kr.data(), v.data(), o.data(), B, T, S, H, K, hd,
+                 p);
   for (float &x : o)
     x = round_to(dtype, x); // the forward kernel's output
   // Rows that see no key: zero gradient (the reference drops their dO).
@@ -242,11 +247,14 @@ void check_backward(const Emu &emu, const cuda::LaunchInfo &stats,
       }
     }
   std::vector<float> wdq(q.size()), wdk(k.size()), wdv(v.size());
-  cpu::attention_backward(qr.data(), kr.data(), v.data(), dref.data(), wdq.data(),
-                          wdk.data(), wdv.data(), B, T, S, H, K, hd, p);
+  cpu::attention_backward(qr.data(), kr.data(), v.data(), dref.data(),
+                          wdq.data(), wdk.data(), wdv.data(), B, T, S, H, K, hd,
+                          p);
   if (sp.theta > 0) {
-    cpu::rope_rotate_half_backward(wdq.data(), B, T, H, hd, qpos.data(), sp.theta);
-    cpu::rope_rotate_half_backward(wdk.data(), B, S, K, hd, kpos.data(), sp.theta);
+    cpu::rope_rotate_half_backward(wdq.data(), B, T, H, hd, qpos.data(),
+                                   sp.theta);
+    cpu::rope_rotate_half_backward(wdk.data(), B, S, K, hd, kpos.data(),
+                                   sp.theta);
   }
 
   Buffers mem;
@@ -256,7 +264,8 @@ void check_backward(const Emu &emu, const cuda::LaunchInfo &stats,
        *dOut = mem.store(o, dtype);
   void *dpos = sp.pos ? mem.bytes(pos.data(), pos.size() * 4) : nullptr;
   void *dvalid = sp.kpad ? mem.bytes(valid.data(), valid.size()) : nullptr;
-  void *lse = mem.nan(size_t(B * H * T), 4), *delta = mem.nan(size_t(B * H * T), 4);
+  void *lse = mem.nan(size_t(B * H * T), 4),
+       *delta = mem.nan(size_t(B * H * T), 4);
   void *gq = mem.nan(q.size(), eb), *gk = mem.nan(k.size(), eb),
        *gv = mem.nan(v.size(), eb);
   const uint64_t b_ = uint64_t(B), t_ = uint64_t(T), s_ = uint64_t(S);
@@ -293,12 +302,14 @@ void check_decode(const Emu &emu, const cuda::LaunchInfo &dec,
   std::vector<float> q = randoms(size_t(B * H * hd), rng, dtype),
                      kc = randoms(size_t(B * C * row), rng, dtype),
                      vc = randoms(size_t(B * C * row), rng, dtype);
-  std::vector<int32_t> cpos(static_cast<size_t>(B * C)), qpos(static_cast<size_t>(B));
+  std::vector<int32_t> cpos(static_cast<size_t>(B * C)),
+      qpos(static_cast<size_t>(B));
   std::vector<uint8_t> cvalid(size_t(B * C));
   for (int64_t b = 0; b < B; ++b) {
     for (int64_t j = 0; j < C; ++j) {
       const bool filled = j < S;
-      cpos[size_t(b * C + j)] = filled ? int32_t(b == 1 ? j - pad : j) : int32_t(-1000 + j);
+      cpos[size_t(b * C + j)] =
+          filled ? int32_t(b == 1 ? j - pad : j) : int32_t(-1000 + j);
       cvalid[size_t(b * C + j)] = filled ? uint8_t(b == 0 || j >= pad) : 1;
       if (!filled) // garbage past the filled slots: must not be read
         for (int64_t e = 0; e < row; ++e) {
@@ -326,7 +337,8 @@ void check_decode(const Emu &emu, const cuda::LaunchInfo &dec,
   if (sp.theta > 0)
     cpu::rope_rotate_half(qr.data(), B, 1, H, hd, qpos.data(), sp.theta);
   std::vector<float> want(q.size());
-  cpu::attention(qr.data(), kc.data(), vc.data(), want.data(), B, 1, S, H, K, hd, p);
+  cpu::attention(qr.data(), kc.data(), vc.data(), want.data(), B, 1, S, H, K,
+                 hd, p);
 
   Buffers mem;
   const size_t eb = dtype == "f32" ? 4 : 2;
@@ -349,11 +361,16 @@ void check_decode(const Emu &emu, const cuda::LaunchInfo &dec,
 }
 
 int params_of(const std::string &kind) {
-  if (kind == "attention_bwd_stats") return 11;
-  if (kind == "attention_bwd_dkdv") return 13;
-  if (kind == "attention_bwd_dq") return 12;
-  if (kind == "attention_decode") return 10;
-  if (kind == "attention_decode_combine") return 5;
+  if (kind == "attention_bwd_stats")
+    return 11;
+  if (kind == "attention_bwd_dkdv")
+    return 13;
+  if (kind == "attention_bwd_dq")
+    return 12;
+  if (kind == "attention_decode")
+    return 10;
+  if (kind == "attention_decode_combine")
+    return 5;
   return 0;
 }
 } // namespace
@@ -369,15 +386,17 @@ int main(int argc, char **argv) {
     std::string source = buf.str();
     std::map<std::string, edg::cuda::LaunchInfo> byName;
     std::string tramps = "\n// edg-attention-check trampolines\n";
-    for (const edg::cuda::LaunchInfo &k : edg::cuda::parse_launch_lines(source)) {
+    for (const edg::cuda::LaunchInfo &k :
+         edg::cuda::parse_launch_lines(source)) {
       byName[k.name] = k;
       int n = params_of(k.kind);
       if (!n)
         continue;
-      tramps += "extern \"C\" void edg_check_" + k.name +
-                "(unsigned long long a, unsigned long long) {\n"
-                "  const unsigned long long *p = (const unsigned long long *)a;\n"
-                "  using U = unsigned long long;\n  using F = void (*)(";
+      tramps +=
+          "extern \"C\" void edg_check_" + k.name +
+          "(unsigned long long a, unsigned long long) {\n"
+          "  const unsigned long long *p = (const unsigned long long *)a;\n"
+          "  using U = unsigned long long;\n  using F = void (*)(";
       for (int i = 0; i < n; ++i)
         tramps += i ? ", U" : "U";
       tramps += ");\n  reinterpret_cast<F>(&" + k.name + ")(";
@@ -390,12 +409,14 @@ int main(int argc, char **argv) {
     for (auto &[name, k] : byName) {
       if (k.kind != "attention")
         continue;
-      auto find = [&](const std::string &suffix) -> const edg::cuda::LaunchInfo * {
+      auto find =
+          [&](const std::string &suffix) -> const edg::cuda::LaunchInfo * {
         auto it = byName.find(name + suffix);
         return it == byName.end() ? nullptr : &it->second;
       };
       if (find("_bwd_stats") && find("_bwd_dkdv") && find("_bwd_dq")) {
-        check_backward(emu, *find("_bwd_stats"), *find("_bwd_dkdv"), *find("_bwd_dq"));
+        check_backward(emu, *find("_bwd_stats"), *find("_bwd_dkdv"),
+                       *find("_bwd_dq"));
         ++checked;
       }
       if (find("_decode") && find("_decode_combine")) {
@@ -404,7 +425,8 @@ int main(int argc, char **argv) {
         ++checked;
       }
     }
-    edg::check(checked > 0, argv[1], ": no attention backward or decode kernels");
+    edg::check(checked > 0, argv[1],
+               ": no attention backward or decode kernels");
   } catch (const std::exception &e) {
     std::fprintf(stderr, "edg-attention-check: error: %s\n", e.what());
     return 2;
