@@ -3,7 +3,9 @@
 //
 // The grid rules mirror the emitters (passes/EmitCuda*.cpp): grid-stride
 // loops for elementwise, rope and embed kernels, one block per row for row
-// kernels, one block per (query tile, head, batch) for attention.
+// kernels, one block per (query tile, head, batch) for attention and its
+// backward stats / dQ kernels, per (key tile, kv head, batch) for dK/dV,
+// per (cache chunk, kv head, batch) for KV-cache decoding.
 //===----------------------------------------------------------------------===//
 #include "runtime/cuda/launch_info.h"
 
@@ -46,13 +48,30 @@ GridShape launch_grid(const LaunchInfo &k, const std::vector<int64_t> &sizes) {
   auto ceil_div = [](int64_t a, int64_t b) { return (a + b - 1) / b; };
   GridShape g;
   int64_t n = sizes.empty() ? 0 : sizes[0];
-  if (k.kind == "attention") {
-    check(sizes.size() == 3, k.name, ": attention takes sizes B, T, S");
-    size_t at = k.signature.find(";H=");
-    check(at != std::string::npos, k.name, ": attention signature has no H");
-    g.x = unsigned(ceil_div(sizes[1], k.width));
-    g.y = unsigned(std::stoi(k.signature.substr(at + 3)));
+  // Heads (";H=") or kv heads (";K=") from an attention signature.
+  auto heads = [&](const char *field) {
+    size_t at = k.signature.find(field);
+    check(at != std::string::npos, k.name, ": attention signature has no ",
+          field + 1);
+    return unsigned(std::stoi(k.signature.substr(at + 3)));
+  };
+  if (k.kind.rfind("attention", 0) == 0) {
+    // Forward, backward stats, dQ: sizes {B, T, S}, grid (T tiles, H, B).
+    // dK/dV: (S tiles, K, B). Decode: sizes {B, S, C}, grid (S chunks, K,
+    // B); its combine: (H, B).
+    check(sizes.size() == 3, k.name, ": ", k.kind, " takes three sizes");
     g.z = unsigned(sizes[0]);
+    if (k.kind == "attention_decode_combine") {
+      g.x = heads(";H=");
+      g.y = unsigned(sizes[0]);
+      g.z = 1;
+    } else if (k.kind == "attention_bwd_dkdv" || k.kind == "attention_decode") {
+      g.x = unsigned(ceil_div(sizes[k.kind == "attention_decode" ? 1 : 2], k.width));
+      g.y = heads(";K=");
+    } else {
+      g.x = unsigned(ceil_div(sizes[1], k.width));
+      g.y = heads(";H=");
+    }
   } else if (k.kind == "row") {
     g.x = unsigned(n);
   } else {

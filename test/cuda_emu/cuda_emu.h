@@ -228,6 +228,10 @@ extern "C" int edg_emu_launch(void *kernel, unsigned gx, unsigned gy,
       EDG_EMU_CALL(8, U, U, U, U, U, U, U, U)(args[0], args[1], args[2], args[3], args[4], args[5], args[6], args[7]); break;
       EDG_EMU_CALL(9, U, U, U, U, U, U, U, U, U)(args[0], args[1], args[2], args[3], args[4], args[5], args[6], args[7], args[8]); break;
       EDG_EMU_CALL(10, U, U, U, U, U, U, U, U, U, U)(args[0], args[1], args[2], args[3], args[4], args[5], args[6], args[7], args[8], args[9]); break;
+      EDG_EMU_CALL(11, U, U, U, U, U, U, U, U, U, U, U)(args[0], args[1], args[2], args[3], args[4], args[5], args[6], args[7], args[8], args[9], args[10]); break;
+      EDG_EMU_CALL(12, U, U, U, U, U, U, U, U, U, U, U, U)(args[0], args[1], args[2], args[3], args[4], args[5], args[6], args[7], args[8], args[9], args[10], args[11]); break;
+      EDG_EMU_CALL(13, U, U, U, U, U, U, U, U, U, U, U, U, U)(args[0], args[1], args[2], args[3], args[4], args[5], args[6], args[7], args[8], args[9], args[10], args[11], args[12]); break;
+      EDG_EMU_CALL(14, U, U, U, U, U, U, U, U, U, U, U, U, U, U)(args[0], args[1], args[2], args[3], args[4], args[5], args[6], args[7], args[8], args[9], args[10], args[11], args[12], args[13]); break;
 #undef EDG_EMU_CALL
     default:
       std::abort();

@@ -68,8 +68,8 @@ void EmuKernels::launch(const std::string &kernel, cuda::GridShape grid,
                         unsigned block, const std::vector<uint64_t> &args) const {
   void *fn = ::dlsym(handle_, kernel.c_str());
   check(fn != nullptr, "no emulated kernel ", kernel);
-  check(args.size() >= 2 && args.size() <= 10, kernel, ": the emulator takes 2 "
-        "to 10 kernel parameters, got ", args.size());
+  check(args.size() >= 2 && args.size() <= 14, kernel, ": the emulator takes 2 "
+        "to 14 kernel parameters, got ", args.size());
   if (grid.x == 0 || grid.y == 0 || grid.z == 0)
     return; // empty tensors
   reinterpret_cast<LaunchFn>(launcher_)(fn, grid.x, grid.y, grid.z, block,

@@ -23,8 +23,6 @@
 //
 // Errors are max |got - want| / max |want| per tensor; tolerance f32 1e-4,
 // f16 5e-3, bf16 3e-2. Prints one line per check, exits 1 on any failure.
-// The emulator launches at most 10 parameters, so each kernel is called
-// through a trampoline appended to the source.
 //===----------------------------------------------------------------------===//
 #include "test/e2e/kernel_oracle.h"
 
@@ -177,14 +175,13 @@ Spec spec_of(const std::string &sig) {
 
 using Emu = std::shared_ptr<const cuda_emu::EmuKernels>;
 
-/// Calls `name` through its trampoline with `args` (pointers, then sizes).
-void launch(const Emu &emu, const cuda::LaunchInfo &k, cuda::GridShape grid,
+/// Launches kernel `k` on the emulator with `args` (pointers, then sizes),
+/// on the grid the runtime computes for `sizes` (cuda::launch_grid).
+void launch(const Emu &emu, const cuda::LaunchInfo &k,
+            const std::vector<int64_t> &sizes,
             const std::vector<uint64_t> &args) {
-  emu->launch("edg_check_" + k.name, grid, unsigned(k.block),
-              {reinterpret_cast<uint64_t>(args.data()), uint64_t(args.size())});
+  emu->launch(k.name, cuda::launch_grid(k, sizes), unsigned(k.block), args);
 }
-
-unsigned cdiv(int64_t a, int64_t b) { return unsigned((a + b - 1) / b); }
 
 uint64_t P(const void *p) { return reinterpret_cast<uint64_t>(p); }
 
@@ -269,13 +266,13 @@ void check_backward(const Emu &emu, const cuda::LaunchInfo &stats,
   void *gq = mem.nan(q.size(), eb), *gk = mem.nan(k.size(), eb),
        *gv = mem.nan(v.size(), eb);
   const uint64_t b_ = uint64_t(B), t_ = uint64_t(T), s_ = uint64_t(S);
-  launch(emu, stats, {cdiv(T, stats.width), unsigned(H), unsigned(B)},
+  launch(emu, stats, {B, T, S},
          {P(dq_), P(dk_), P(dpos), P(dvalid), P(dOut), P(dO), P(lse), P(delta),
           b_, t_, s_});
-  launch(emu, dkdv, {cdiv(S, dkdv.width), unsigned(K), unsigned(B)},
+  launch(emu, dkdv, {B, T, S},
          {P(dq_), P(dk_), P(dv_), P(dpos), P(dvalid), P(dO), P(lse), P(delta),
           P(gk), P(gv), b_, t_, s_});
-  launch(emu, dq, {cdiv(T, dq.width), unsigned(H), unsigned(B)},
+  launch(emu, dq, {B, T, S},
          {P(dq_), P(dk_), P(dv_), P(dpos), P(dvalid), P(dO), P(lse), P(delta),
           P(gq), b_, t_, s_});
   // lse is +inf exactly for the rows that see no key.
@@ -351,28 +348,15 @@ void check_decode(const Emu &emu, const cuda::LaunchInfo &dec,
   void *part = mem.nan(size_t(B * H * nc * (hd + 2)), 4);
   void *out = mem.nan(q.size(), eb);
   const uint64_t b_ = uint64_t(B), s_ = uint64_t(S), c_ = uint64_t(C);
-  launch(emu, dec, {cdiv(S, dec.width), unsigned(K), unsigned(B)},
+  launch(emu, dec, {B, S, C},
          {P(dq_), P(dk_), P(dv_), P(dqpos), P(dcpos), P(dcvalid), P(part), b_,
           s_, c_});
-  launch(emu, combine, {unsigned(H), unsigned(B), 1},
+  launch(emu, combine, {B, S, C},
          {P(part), P(out), b_, s_, c_});
   report(dec.name, "decode/" + dtype + " S=" + std::to_string(S),
          rel_err(load(out, q.size(), dtype), want), tolerance(dtype));
 }
 
-int params_of(const std::string &kind) {
-  if (kind == "attention_bwd_stats")
-    return 11;
-  if (kind == "attention_bwd_dkdv")
-    return 13;
-  if (kind == "attention_bwd_dq")
-    return 12;
-  if (kind == "attention_decode")
-    return 10;
-  if (kind == "attention_decode_combine")
-    return 5;
-  return 0;
-}
 } // namespace
 
 int main(int argc, char **argv) {
@@ -385,26 +369,9 @@ int main(int argc, char **argv) {
     buf << in.rdbuf();
     std::string source = buf.str();
     std::map<std::string, edg::cuda::LaunchInfo> byName;
-    std::string tramps = "\n// edg-attention-check trampolines\n";
-    for (const edg::cuda::LaunchInfo &k :
-         edg::cuda::parse_launch_lines(source)) {
+    for (const edg::cuda::LaunchInfo &k : edg::cuda::parse_launch_lines(source))
       byName[k.name] = k;
-      int n = params_of(k.kind);
-      if (!n)
-        continue;
-      tramps +=
-          "extern \"C\" void edg_check_" + k.name +
-          "(unsigned long long a, unsigned long long) {\n"
-          "  const unsigned long long *p = (const unsigned long long *)a;\n"
-          "  using U = unsigned long long;\n  using F = void (*)(";
-      for (int i = 0; i < n; ++i)
-        tramps += i ? ", U" : "U";
-      tramps += ");\n  reinterpret_cast<F>(&" + k.name + ")(";
-      for (int i = 0; i < n; ++i)
-        tramps += (i ? ", p[" : "p[") + std::to_string(i) + "]";
-      tramps += ");\n}\n";
-    }
-    Emu emu = edg::cuda_emu::EmuKernels::get(source + tramps);
+    Emu emu = edg::cuda_emu::EmuKernels::get(source);
     int checked = 0;
     for (auto &[name, k] : byName) {
       if (k.kind != "attention")
