@@ -435,20 +435,24 @@ void emitStats(llvm::raw_ostream &os, const Ctx &c, const Tile &t) {
      << "  }\n}\n\n";
 }
 
+/// The leading parameters of the dQ and dK/dV kernels.
+void gradientInputs(llvm::raw_ostream &os, const Ctx &c) {
+  os << "    const " << c.T << " *__restrict__ q, const " << c.T
+     << " *__restrict__ k, const " << c.T << " *__restrict__ v,\n"
+     << "    const int *__restrict__ pos, const unsigned char *__restrict__ "
+        "key_valid,\n"
+     << "    const " << c.T << " *__restrict__ dout, const float "
+        "*__restrict__ lse, const float *__restrict__ delta,\n";
+}
+
 void emitDq(llvm::raw_ostream &os, const Ctx &c, const Tile &t) {
   header(os, c, t, "attention_bwd_dq", "_bwd_dq",
          "ceil(T/" + std::to_string(t.bm) + "),H,B", t.bm,
          "dQ, one block per (query tile, head, batch)");
   os << "extern \"C\" __global__ void __launch_bounds__(128) " << c.name
-     << "_bwd_dq(\n"
-     << "    const " << c.T << " *__restrict__ q, const " << c.T
-     << " *__restrict__ k, const " << c.T << " *__restrict__ v,\n"
-     << "    const int *__restrict__ pos, const unsigned char *__restrict__ "
-        "key_valid,\n"
-     << "    const " << c.T
-     << " *__restrict__ dout, const float *__restrict__ "
-        "lse, const float *__restrict__ delta,\n"
-     << "    " << c.T
+     << "_bwd_dq(\n";
+  gradientInputs(os, c);
+  os << "    " << c.T
      << " *__restrict__ dq, edg_i64 B, edg_i64 Tq, edg_i64 S) {\n"
      << "  // dq [B, Tq, H*hd] (pre-RoPE gradient); lse, delta from "
         "_bwd_stats.\n";
@@ -500,15 +504,9 @@ void emitDkdv(llvm::raw_ostream &os, const Ctx &c, const Tile &t) {
          "ceil(S/" + std::to_string(t.bn) + "),K,B", t.bn,
          "dK and dV, one block per (key tile, kv head, batch)");
   os << "extern \"C\" __global__ void __launch_bounds__(128) " << c.name
-     << "_bwd_dkdv(\n"
-     << "    const " << c.T << " *__restrict__ q, const " << c.T
-     << " *__restrict__ k, const " << c.T << " *__restrict__ v,\n"
-     << "    const int *__restrict__ pos, const unsigned char *__restrict__ "
-        "key_valid,\n"
-     << "    const " << c.T
-     << " *__restrict__ dout, const float *__restrict__ "
-        "lse, const float *__restrict__ delta,\n"
-     << "    " << c.T << " *__restrict__ dk, " << c.T
+     << "_bwd_dkdv(\n";
+  gradientInputs(os, c);
+  os << "    " << c.T << " *__restrict__ dk, " << c.T
      << " *__restrict__ dv, edg_i64 B, edg_i64 Tq, edg_i64 S) {\n"
      << "  // dk, dv [B, S, K*hd] (dk pre-RoPE); sums over the kGroup query "
         "heads of the kv head\n"
