@@ -13,7 +13,8 @@
 #      from the decoder-only teacher;
 #   6. edg-train: fine-tune the decoder-only baseline and the adapted model on
 #      the task with the same budget;
-#   7. edg-compile + edg-run: generate and score both on held-out pairs;
+#   7. edg-compile + edg-run: generate and score both on held-out pairs
+#      (greedy, and beam search for the encoder-decoder model);
 # and ends with a table and a loss-curve image (loss-curves.svg). Deterministic for a seed.
 # `--quick` is the 1-minute version the test suite runs.
 set -euo pipefail
@@ -116,6 +117,9 @@ logged "$out/eval-decoder-only.log" "$bin/edg-run" "$out/gemma2.bin" \
 logged "$out/eval-encoder-decoder.log" "$bin/edg-run" "$out/t5gemma.bin" \
   --weights "$out/runs/finetune-encoder-decoder/checkpoint/model.safetensors" \
   --tokenizer "$tok" --eval "$out/task-eval.jsonl"
+logged "$out/eval-encoder-decoder-beam4.log" "$bin/edg-run" "$out/t5gemma.bin" \
+  --weights "$out/runs/finetune-encoder-decoder/checkpoint/model.safetensors" \
+  --tokenizer "$tok" --eval "$out/task-eval.jsonl" --beams 4
 
 report_args=()
 if [ $quick = 1 ]; then report_args+=(--check-learned); fi

@@ -104,8 +104,13 @@ print()
 dec, encdec = rows
 better = "encoder-decoder" if encdec[4] > dec[4] else "decoder-only"
 print(f"With the same fine-tuning budget the {better} model scores higher on the task "
-      f"({encdec[4]:.1f}% vs {dec[4]:.1f}% token accuracy); the paper's claim is that the "
+      f"(token accuracy: encoder-decoder {encdec[4]:.1f}%, decoder-only {dec[4]:.1f}%); "
+      f"the paper's claim is that the "
       f"adapted encoder-decoder fine-tunes better at a similar inference cost.")
+beam = eval_stats("encoder-decoder-beam4")
+print(f"Beam search (4 beams) on the encoder-decoder model: {beam['acc']:.1f}% exact, "
+      f"{beam['tok_acc']:.1f}% tokens (greedy: {encdec[3]:.1f}%, {encdec[4]:.1f}%), "
+      f"{beam['gen_s']:.0f} generated tokens/s")
 write_svg(out / "loss-curves.svg")
 print(f"Loss curves: {out / 'loss-curves.svg'} (and each run's loss.png)")
 

@@ -58,9 +58,9 @@ template <class T> T parse_number(const char *flag, const char *text) {
   return value;
 }
 
-/// Greedy generation for every pair, in batches of the compiled maximum;
-/// a pair is correct when the tokens before the first stop token equal its
-/// target.
+/// Generation (greedy, sampled, or beam search) for every pair, in batches
+/// that fit the compiled maximum (prompts x beams rows); a pair is correct
+/// when the tokens before the first stop token equal its target.
 int evaluate(const edg::Model &model, const edg::Tokenizer *tokenizer,
              const std::string &path, edg::GenerateOptions options) {
   std::vector<edg::TokenPair> pairs =
@@ -78,7 +78,7 @@ int evaluate(const edg::Model &model, const edg::Tokenizer *tokenizer,
   // finer signal on a partly learned task.
   int64_t correct = 0, generated = 0, token_hits = 0, token_total = 0;
   double seconds = 0;
-  size_t batch = size_t(std::max<int64_t>(1, model.max_batch()));
+  size_t batch = size_t(std::max<int64_t>(1, model.max_batch() / options.num_beams));
   for (size_t first = 0; first < pairs.size(); first += batch) {
     std::vector<edg::TokenIds> prompts;
     for (size_t i = first; i < std::min(pairs.size(), first + batch); ++i)
