@@ -14,7 +14,8 @@
 // and the attention kernels of EmitCudaAttention.cpp (forward), plus their
 // backward (EmitCudaAttentionBackward.cpp, modules with @grad_step or
 // @train_step) or KV-cache decode variants (EmitCudaAttentionDecode.cpp,
-// causal and sliding-causal kernels of other modules). GEMMs are not
+// causal and sliding-causal kernels of other modules, with the cache append
+// kernel of EmitCudaAttentionAppend.cpp). GEMMs are not
 // generated: the runtime calls cuBLASLt for edg.gemm.
 //===----------------------------------------------------------------------===//
 #include "passes/EmitCuda.h"
@@ -351,11 +352,12 @@ LogicalResult mlir::edg::emitCuda(ModuleOp module, llvm::raw_ostream &os) {
       if (failed(cuda::emitAttention(a, os)))
         return failure();
       MaskKind mask = a.getMask().getKind();
+      bool causal = mask == MaskKind::causal || mask == MaskKind::sliding_causal;
       if (training ? failed(cuda::emitAttentionBackward(a, os))
-                   : (mask == MaskKind::causal ||
-                      mask == MaskKind::sliding_causal) &&
-                         failed(cuda::emitAttentionDecode(a, os)))
+                   : causal && failed(cuda::emitAttentionDecode(a, os)))
         return failure();
+      if (!training && causal)
+        cuda::emitAttentionAppend(a, os);
     }
   }
   return success();

@@ -3,8 +3,9 @@
 //
 // Shared by EmitCuda.cpp (prelude, elementwise/row/rope/embed kernels, the
 // pass), EmitCudaAttention.cpp (the FlashAttention-2-style kernel),
-// EmitCudaAttentionBackward.cpp (its backward) and EmitCudaAttentionDecode.cpp
-// (its split-K KV-cache decode variant).
+// EmitCudaAttentionBackward.cpp (its backward), EmitCudaAttentionDecode.cpp
+// (its split-K KV-cache decode variant) and EmitCudaAttentionAppend.cpp (the
+// cache append kernel of that variant).
 //
 // Numerics of generated CUDA: tensors are stored in their IR element type
 // (bf16, f16 or f32) and every value is computed in fp32 registers; each op
@@ -66,6 +67,11 @@ void emitAttentionBackwardHelpers(llvm::raw_ostream &os);
 /// sliding-causal kernels of inference modules.
 LogicalResult emitAttentionDecode(AttentionKernelOp kernel,
                                   llvm::raw_ostream &os);
+
+/// `<name>_append` (EmitCudaAttentionAppend.cpp): writes new rows' keys
+/// (rotated when RoPE is fused), values, positions and validity into the
+/// KV cache `<name>_decode` reads. Emitted next to the decode kernels.
+void emitAttentionAppend(AttentionKernelOp kernel, llvm::raw_ostream &os);
 
 } // namespace mlir::edg::cuda
 

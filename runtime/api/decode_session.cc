@@ -23,28 +23,63 @@ Tensor repeat_rows(Tensor t, int copies) {
   return out;
 }
 
+/// The last position of every row of logits [B, T, V], as [B, 1, V].
+Tensor last_position(Tensor logits) {
+  const int64_t B = logits.dim(0), T = logits.dim(1), V = logits.dim(2);
+  if (T == 1)
+    return logits;
+  Tensor out(DType::f32, {B, 1, V});
+  for (int64_t b = 0; b < B; ++b)
+    std::memcpy(out.data<float>() + b * V, logits.data<float>() + (b * T + T - 1) * V,
+                size_t(V) * sizeof(float));
+  return out;
+}
+
+/// The first maximum of each row of logits [B, 1, V] (what the CPU's greedy
+/// LM head picks, cpu/greedy_head.h).
+void argmax_rows(const Tensor &logits, std::vector<int32_t> &tokens) {
+  const int64_t V = logits.dim(2);
+  for (size_t r = 0; r < tokens.size(); ++r) {
+    const float *row = logits.data<float>() + int64_t(r) * V;
+    int32_t best = 0;
+    for (int64_t v = 1; v < V; ++v)
+      if (row[v] > row[best])
+        best = int32_t(v);
+    tokens[r] = best;
+  }
+}
+
 } // namespace
 
 DecodeSession::DecodeSession(const Model &model, const cpu::Executor &executor,
+                             cuda::CudaExecutor *cuda,
                              const std::vector<TokenIds> &prompts, int copies,
                              int max_new_tokens, bool greedy)
     : executor_(executor), encdec_(model.is_encoder_decoder()),
       rows_(int64_t(prompts.size()) * copies) {
+  if (cuda && cuda->has_function(encdec_ ? "decode" : "forward"))
+    cuda_ = cuda;
   options_.logits_last_only = true;
   positions_.assign(size_t(rows_), 0);
   if (greedy) {
-    // The lm_head step picks the tokens itself (the argmax of the same
-    // logits, without reading all of the fp32 head; cpu/greedy_head.h).
     greedy_tokens_.assign(size_t(rows_), 0);
-    options_.greedy_tokens = greedy_tokens_.data();
+    // On the CPU the lm_head step picks the tokens itself (the argmax of the
+    // same logits, without reading all of the fp32 head; cpu/greedy_head.h);
+    // on the device the logits come back and argmax_rows picks them.
+    if (!cuda_)
+      options_.greedy_tokens = greedy_tokens_.data();
   }
   if (encdec_) {
     // The encoder runs once per prompt; its output is shared by the copies.
     Batch e = make_batch(prompts, model.pad_token_id(), /*left=*/false);
-    enc_ = repeat_rows(
-        std::move(executor_.run("encode", {&e.ids, &e.positions, &e.valid}).at(0)),
-        copies);
+    const std::vector<const Tensor *> args = {&e.ids, &e.positions, &e.valid};
+    Tensor enc = cuda_ && cuda_->has_function("encode")
+                     ? std::move(cuda_->run("encode", args).at(0))
+                     : std::move(executor_.run("encode", args).at(0));
+    enc_ = repeat_rows(std::move(enc), copies);
     enc_valid_ = repeat_rows(std::move(e.valid), copies);
+    if (cuda_)
+      cache_ = cuda_->new_cache(rows_, 1 + max_new_tokens);
     state_ = cpu::KvState(1 + max_new_tokens);
     options_.state = &state_;
     run_step(step_batch(std::vector<int32_t>(size_t(rows_), model.bos_token_id()),
@@ -55,25 +90,35 @@ DecodeSession::DecodeSession(const Model &model, const cpu::Executor &executor,
   for (const TokenIds &p : prompts)
     rows.insert(rows.end(), size_t(copies), p);
   Batch p = make_batch(rows, model.pad_token_id(), /*left=*/true);
+  if (cuda_)
+    cache_ = cuda_->new_cache(rows_, p.T + max_new_tokens);
   state_ = cpu::KvState(p.T + max_new_tokens);
   options_.state = &state_;
-  logits_ = std::move(
-      executor_.run("forward", {&p.ids, &p.positions, &p.valid}, options_).at(0));
+  logits_ = run_entry("forward", {&p.ids, &p.positions, &p.valid});
   for (int64_t r = 0; r < rows_; ++r)
     positions_[size_t(r)] = p.positions.data<int32_t>()[r * p.T + p.T - 1];
 }
 
+Tensor DecodeSession::run_entry(const char *name,
+                                const std::vector<const Tensor *> &args) {
+  if (!cache_)
+    return std::move(executor_.run(name, args, options_).at(0));
+  Tensor logits = last_position(std::move(cuda_->run(name, args, *cache_).at(0)));
+  if (!greedy_tokens_.empty())
+    argmax_rows(logits, greedy_tokens_);
+  return logits;
+}
+
 void DecodeSession::run_step(const Batch &s) {
   if (encdec_)
-    logits_ = std::move(executor_.run(
-        "decode", {&s.ids, &s.positions, &s.valid, &enc_, &enc_valid_},
-        options_).at(0));
+    logits_ = run_entry("decode", {&s.ids, &s.positions, &s.valid, &enc_, &enc_valid_});
   else
-    logits_ = std::move(executor_.run(
-        "forward", {&s.ids, &s.positions, &s.valid}, options_).at(0));
+    logits_ = run_entry("forward", {&s.ids, &s.positions, &s.valid});
 }
 
 void DecodeSession::reorder(const std::vector<int64_t> &source_rows) {
+  check(!cache_, "DecodeSession: rows of a device KV cache cannot be "
+                 "reordered (beam search runs on the CPU executor)");
   state_.reorder_rows(source_rows);
   std::vector<int32_t> positions(positions_.size());
   for (size_t r = 0; r < positions.size(); ++r)

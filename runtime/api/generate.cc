@@ -2,8 +2,9 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // The token loops over a DecodeSession. Greedy and sampled generation run
-// one row per prompt; beam search runs num_beams rows per prompt and
-// reorders the KV cache after every step.
+// one row per prompt (on the CUDA executor when CUDA was selected); beam
+// search runs num_beams rows per prompt on the CPU and reorders the KV
+// cache after every step.
 //===----------------------------------------------------------------------===//
 #include "runtime/api/decode_session.h"
 #include "runtime/api/model_impl.h"
@@ -59,7 +60,9 @@ std::vector<TokenIds> Model::generate(const std::vector<TokenIds> &prompts,
   SamplingParams sampling{options.temperature, options.top_k, options.top_p};
   std::mt19937_64 rng(options.seed);
   const bool greedy = options.temperature <= 0.0f;
-  DecodeSession session(*this, *impl_->executor, prompts, 1, options.max_new_tokens, greedy);
+  // On the GPU when CUDA was selected (device KV cache, decode_session.h).
+  DecodeSession session(*this, *impl_->executor, impl_->cuda(), prompts, 1,
+                        options.max_new_tokens, greedy);
   std::vector<bool> done(static_cast<size_t>(B), false);
   std::vector<int32_t> next(static_cast<size_t>(B));
   for (int step = 0; step < options.max_new_tokens; ++step) {
@@ -96,8 +99,9 @@ std::vector<Hypothesis> Model::beam_search(const std::vector<TokenIds> &prompts,
   std::vector<Hypothesis> out(prompts.size());
   if (options.max_new_tokens == 0)
     return out;
-  DecodeSession session(*this, *impl_->executor, prompts, k, options.max_new_tokens,
-                        /*greedy=*/false);
+  // Always on the CPU: the device KV cache cannot reorder its rows.
+  DecodeSession session(*this, *impl_->executor, /*cuda=*/nullptr, prompts, k,
+                        options.max_new_tokens, /*greedy=*/false);
   BeamSearch search(int64_t(prompts.size()), k, vocab_size(),
                     options.max_new_tokens, stops, options.length_penalty,
                     options.early_stopping);

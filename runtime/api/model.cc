@@ -63,17 +63,20 @@ int64_t Model::parameter_count() const {
   return impl_->weights.parameter_count();
 }
 
+cuda::CudaExecutor *Model::Impl::cuda() {
+  if (!use_cuda)
+    return nullptr;
+  if (!cuda_executor) {
+    device = cuda::open_cuda_device();
+    cuda_executor = std::make_unique<cuda::CudaExecutor>(file, weights, *device);
+  }
+  return cuda_executor.get();
+}
+
 std::vector<Tensor> Model::run(const std::string &name,
                                const std::vector<const Tensor *> &args) const {
-  if (impl_->use_cuda) {
-    if (!impl_->cuda_executor) {
-      impl_->device = cuda::open_cuda_device();
-      impl_->cuda_executor = std::make_unique<cuda::CudaExecutor>(
-          impl_->file, impl_->weights, *impl_->device);
-    }
-    if (impl_->cuda_executor->has_function(name))
-      return impl_->cuda_executor->run(name, args);
-  }
+  if (cuda::CudaExecutor *cuda = impl_->cuda(); cuda && cuda->has_function(name))
+    return cuda->run(name, args);
   return impl_->executor->run(name, args);
 }
 

@@ -30,6 +30,9 @@ struct Model::Impl {
   bool use_cuda = false;
   std::unique_ptr<cuda::DeviceApi> device;
   std::unique_ptr<cuda::CudaExecutor> cuda_executor;
+  /// The CUDA executor when CUDA was selected (opening the device and
+  /// creating the executor on first use), else null.
+  cuda::CudaExecutor *cuda();
   /// Optimizer state, created by the first training call after binding.
   std::unique_ptr<TrainState> train;
   TrainOverrides overrides;

@@ -179,8 +179,29 @@ void CudaExecutor::sync_weights() {
   }
 }
 
+const LaunchInfo &CudaExecutor::kernel(const std::string &k) const {
+  auto it = kernels_.find(k);
+  check(it != kernels_.end(), file_.path(), ": kernel ", k,
+        " has no edg-launch line in the stored CUDA source");
+  return it->second;
+}
+
+void CudaExecutor::launch(const LaunchInfo &k, std::vector<uint64_t> ptrs,
+                          const std::vector<int64_t> &sizes) {
+  for (int64_t s : sizes)
+    ptrs.push_back(uint64_t(s));
+  device_.launch(k.name, launch_grid(k, sizes), unsigned(k.block),
+                 size_t(k.smem), ptrs);
+}
+
 std::vector<Tensor> CudaExecutor::run(const std::string &name,
                                       const std::vector<const Tensor *> &args) {
+  return run_steps(name, args, nullptr);
+}
+
+std::vector<Tensor> CudaExecutor::run_steps(const std::string &name,
+                                            const std::vector<const Tensor *> &args,
+                                            CudaKvCache *cache) {
   const fb::DeviceFunction *fn = find_function(file_.model(), name);
   check(fn != nullptr, file_.path(), ": no kernel-level schedule for '", name,
         "' (compile with --target=cuda or all; training steps have none)");
@@ -236,21 +257,10 @@ std::vector<Tensor> CudaExecutor::run(const std::string &name,
     }
     return 0;
   };
-  auto kernel = [&](const std::string &k) -> const LaunchInfo & {
-    auto it = kernels_.find(k);
-    check(it != kernels_.end(), file_.path(), ": kernel ", k,
-          " has no edg-launch line in the stored CUDA source");
-    return it->second;
-  };
-  auto launch = [&](const LaunchInfo &k, std::vector<uint64_t> ptrs,
-                    const std::vector<int64_t> &sizes) {
-    for (int64_t s : sizes)
-      ptrs.push_back(uint64_t(s));
-    device_.launch(k.name, launch_grid(k, sizes), unsigned(k.block),
-                   size_t(k.smem), ptrs);
-  };
-
-  for (const fb::DeviceStep *s : *fn->steps()) {
+  // Rows the cached attention steps appended (the same for every layer).
+  int64_t appended = 0;
+  for (uint32_t i = 0; i < fn->steps()->size(); ++i) {
+    const fb::DeviceStep *s = fn->steps()->Get(i);
     std::vector<int64_t> sizes;
     for (const fb::SizeExpr *e : *s->sizes())
       sizes.push_back(eval_size(*e, dims));
@@ -261,9 +271,15 @@ std::vector<Tensor> CudaExecutor::run(const std::string &name,
       ptrs.push_back(address(id));
     switch (s->kind()) {
     case fb::DeviceStepKind::launch:
-    case fb::DeviceStepKind::attention:
       launch(kernel(s->kernel()->str()), ptrs, sizes);
       break;
+    case fb::DeviceStepKind::attention: {
+      const LaunchInfo &k = kernel(s->kernel()->str());
+      if (!cache ||
+          !cached_attention(name, int(i), *s, k, ptrs, sizes, *cache, appended))
+        launch(k, ptrs, sizes);
+      break;
+    }
     case fb::DeviceStepKind::gemm: {
       GemmDesc g;
       g.M = sizes[0], g.N = sizes[1], g.K = sizes[2];
@@ -286,6 +302,8 @@ std::vector<Tensor> CudaExecutor::run(const std::string &name,
       results.push_back(result_tensor(bytes, b->dtype(), buffer_shape(*b, dims)));
     }
   device_.synchronize();
+  if (cache)
+    cache->advance(appended);
   return results;
 }
 

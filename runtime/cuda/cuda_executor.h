@@ -11,9 +11,15 @@
 // Each run uploads the arguments into per-function buffers sized for the
 // maxima, launches every step in order and downloads the results.
 //
-// Same inputs/outputs contract as cpu::Executor::run without RunOptions:
-// no KV cache (forward, encode, and decode over the whole target), results
-// as fp32 host tensors. Not thread-safe: one run at a time per executor.
+// Same inputs/outputs contract as cpu::Executor::run, results as fp32 host
+// tensors. Without a cache a run sees the whole sequence (forward, encode,
+// decode over the whole target). With a CudaKvCache (kv_cache.h: greedy /
+// sampled generation, runtime/api/decode_session.cc) every causal
+// self-attention step that has generated `_append`/`_decode` kernels
+// appends its new keys/values to the device cache, and a one-token step
+// (T == 1) attends over the cache with the split-K decode kernels instead
+// of the forward attention kernel. Not thread-safe: one run at a time per
+// executor.
 //===----------------------------------------------------------------------===//
 #ifndef EDG_RUNTIME_CUDA_CUDA_EXECUTOR_H
 #define EDG_RUNTIME_CUDA_CUDA_EXECUTOR_H
@@ -22,8 +28,10 @@
 #include "runtime/core/tensor.h"
 #include "runtime/core/weights.h"
 #include "runtime/cuda/device_api.h"
+#include "runtime/cuda/kv_cache.h"
 
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -50,10 +58,38 @@ public:
   std::vector<Tensor> run(const std::string &name,
                           const std::vector<const Tensor *> &args);
 
+  /// A device KV cache for `batch` rows of up to `capacity` positions
+  /// (prompt + new tokens; an encoder-decoder's decoder: BOS + new tokens).
+  std::unique_ptr<CudaKvCache> new_cache(int64_t batch, int64_t capacity);
+
+  /// A cached run (class comment): the first run may have T > 1 rows (the
+  /// prompt, attended by the forward kernel; left padding as make_batch
+  /// builds it, padded slots cached as invalid), every later one T == 1.
+  /// B must be the cache's batch; the cache grows by T slots per run.
+  std::vector<Tensor> run(const std::string &name,
+                          const std::vector<const Tensor *> &args,
+                          CudaKvCache &cache);
+
   /// Bytes of device memory held: weights, arena, argument buffers.
   size_t device_bytes() const { return device_bytes_; }
 
 private:
+  std::vector<Tensor> run_steps(const std::string &name,
+                                const std::vector<const Tensor *> &args,
+                                CudaKvCache *cache);
+  const LaunchInfo &kernel(const std::string &name) const;
+  void launch(const LaunchInfo &k, std::vector<uint64_t> ptrs,
+              const std::vector<int64_t> &sizes);
+  /// Attention step `step` of `fn` in a cached run (cuda_executor_cached.cc):
+  /// appends its keys/values to the cache when it is a causal
+  /// self-attention with generated cache kernels (setting `appended` to its
+  /// T) and, for T == 1, attends over the cache. False when the forward
+  /// kernel must still run (the prefill, cross-attention).
+  bool cached_attention(const std::string &fn, int step,
+                        const schema::DeviceStep &s, const LaunchInfo &k,
+                        const std::vector<uint64_t> &ptrs,
+                        const std::vector<int64_t> &sizes, CudaKvCache &cache,
+                        int64_t &appended);
   void sync_weights();
   DevicePtr allocate(size_t bytes);
 

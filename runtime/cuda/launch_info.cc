@@ -5,7 +5,8 @@
 // loops for elementwise, rope and embed kernels, one block per row for row
 // kernels, one block per (query tile, head, batch) for attention and its
 // backward stats / dQ kernels, per (key tile, kv head, batch) for dK/dV,
-// per (cache chunk, kv head, batch) for KV-cache decoding.
+// per (cache chunk, kv head, batch) for KV-cache decoding, per (new row,
+// batch) for the KV-cache append.
 //===----------------------------------------------------------------------===//
 #include "runtime/cuda/launch_info.h"
 
@@ -44,33 +45,42 @@ std::vector<LaunchInfo> parse_launch_lines(const std::string &source) {
   return out;
 }
 
+int64_t signature_field(const LaunchInfo &k, const std::string &field) {
+  const std::string key = ";" + field + "=";
+  size_t at = k.signature.find(key);
+  check(at != std::string::npos, k.name, ": attention signature has no ",
+        field);
+  return std::stoll(k.signature.substr(at + key.size()));
+}
+
 GridShape launch_grid(const LaunchInfo &k, const std::vector<int64_t> &sizes) {
   auto ceil_div = [](int64_t a, int64_t b) { return (a + b - 1) / b; };
   GridShape g;
   int64_t n = sizes.empty() ? 0 : sizes[0];
-  // Heads (";H=") or kv heads (";K=") from an attention signature.
   auto heads = [&](const char *field) {
-    size_t at = k.signature.find(field);
-    check(at != std::string::npos, k.name, ": attention signature has no ",
-          field + 1);
-    return unsigned(std::stoi(k.signature.substr(at + 3)));
+    return unsigned(signature_field(k, field));
   };
-  if (k.kind.rfind("attention", 0) == 0) {
+  if (k.kind == "attention_append") {
+    // KV-cache append: sizes {B, T, C, len}, one block per (new row, batch).
+    check(sizes.size() == 4, k.name, ": ", k.kind, " takes four sizes");
+    g.x = unsigned(sizes[1]);
+    g.y = unsigned(sizes[0]);
+  } else if (k.kind.rfind("attention", 0) == 0) {
     // Forward, backward stats, dQ: sizes {B, T, S}, grid (T tiles, H, B).
     // dK/dV: (S tiles, K, B). Decode: sizes {B, S, C}, grid (S chunks, K,
     // B); its combine: (H, B).
     check(sizes.size() == 3, k.name, ": ", k.kind, " takes three sizes");
     g.z = unsigned(sizes[0]);
     if (k.kind == "attention_decode_combine") {
-      g.x = heads(";H=");
+      g.x = heads("H");
       g.y = unsigned(sizes[0]);
       g.z = 1;
     } else if (k.kind == "attention_bwd_dkdv" || k.kind == "attention_decode") {
       g.x = unsigned(ceil_div(sizes[k.kind == "attention_decode" ? 1 : 2], k.width));
-      g.y = heads(";K=");
+      g.y = heads("K");
     } else {
       g.x = unsigned(ceil_div(sizes[1], k.width));
-      g.y = heads(";H=");
+      g.y = heads("H");
     }
   } else if (k.kind == "row") {
     g.x = unsigned(n);

@@ -31,9 +31,14 @@ struct GridShape {
   unsigned x = 1, y = 1, z = 1;
 };
 
+/// Integer field `field` ("H", "K", "hd") of an attention kernel's
+/// signature (`attention:mask=..;H=4;K=2;hd=16;..`); throws when absent.
+int64_t signature_field(const LaunchInfo &k, const std::string &field);
+
 /// The grid of kernel `k` for ABI `sizes` (n or rows; B, T, S for
-/// attention): grid-stride kernels get enough blocks to fill a GPU, row
-/// kernels one block per row, attention (ceil(T / tile), H, B).
+/// attention; B, T, C, len for the KV-cache append): grid-stride kernels get
+/// enough blocks to fill a GPU, row kernels one block per row, attention
+/// (ceil(T / tile), H, B), the append (T, B).
 GridShape launch_grid(const LaunchInfo &k, const std::vector<int64_t> &sizes);
 
 } // namespace edg::cuda

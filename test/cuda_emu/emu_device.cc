@@ -113,7 +113,17 @@ void EmuDevice::launch(const std::string &kernel, cuda::GridShape grid,
   check(block >= 1 && block <= 1024, "emulated cuLaunchKernel(", kernel,
         "): block of ", block, " threads");
   ++launches_;
+  ++launches_by_name_[kernel];
   kernels_->launch(kernel, grid, block, args);
+}
+
+int EmuDevice::launches_of(const std::string &suffix) const {
+  int n = 0;
+  for (const auto &[name, count] : launches_by_name_)
+    if (name.size() >= suffix.size() &&
+        name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
+      n += count;
+  return n;
 }
 
 void EmuDevice::gemm(const cuda::GemmDesc &g) {

@@ -17,6 +17,7 @@
 
 #include <map>
 #include <memory>
+#include <string>
 
 namespace edg::cuda_emu {
 
@@ -39,6 +40,8 @@ public:
 
   /// Counters for tests: launches and GEMMs issued, bytes live.
   int launches() const { return launches_; }
+  /// Launches of kernels whose name ends with `suffix` (e.g. "_decode").
+  int launches_of(const std::string &suffix) const;
   int gemms() const { return gemms_; }
   size_t bytes_allocated() const;
 
@@ -50,6 +53,7 @@ private:
   std::shared_ptr<const EmuKernels> kernels_;
   std::map<cuda::DevicePtr, size_t> blocks_; // start -> size
   int launches_ = 0, gemms_ = 0;
+  std::map<std::string, int> launches_by_name_;
 };
 
 } // namespace edg::cuda_emu

@@ -8,6 +8,8 @@
 #include "runtime/cuda/cuda_executor.h"
 #include "test/e2e/fixture_io.h"
 
+#include <chrono>
+
 namespace edg::conformance {
 
 namespace {
@@ -44,6 +46,18 @@ Tensor row_of(const std::vector<int32_t> &ids) {
   return t;
 }
 
+/// One position: ids [[token]], positions [[pos]], valid [[1]].
+struct Step {
+  Tensor ids, pos, valid;
+  Step(int32_t token, int32_t position)
+      : ids(row_of({token})), pos(row_of({position})), valid(fixture::ones_u8(1, 1)) {}
+};
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
 DeviceCheck compare_tokens(const std::vector<int32_t> &got, const Tensor &want,
                            int64_t skip) {
   DeviceCheck c;
@@ -67,7 +81,8 @@ DeviceCheck compare_tokens(const std::vector<int32_t> &got, const Tensor &want,
 std::vector<DeviceCheck> run_device_conformance(const std::string &model_path,
                                                 const std::string &dir,
                                                 cuda::DeviceApi &device,
-                                                double tol, bool generate) {
+                                                double tol, bool generate,
+                                                bool tensors) {
   ModelFile file = ModelFile::load(model_path);
   WeightStore weights;
   weights.bind(file.model(), {dir + "/model.safetensors"});
@@ -79,39 +94,55 @@ std::vector<DeviceCheck> run_device_conformance(const std::string &model_path,
 
   if (!exec.has_function("encode")) { // decoder-only Gemma 2
     Tensor pos = fixture::to_i32(ref, "position_ids");
-    out.push_back(compare("logits", exec.run("forward", {&ids, &pos, &valid}).at(0),
-                          ref, "logits", tol));
+    if (tensors)
+      out.push_back(compare("logits", exec.run("forward", {&ids, &pos, &valid}).at(0),
+                            ref, "logits", tol));
     if (!generate)
       return out;
     Tensor prompt = fixture::to_i32(ref, "gen.prompt_ids");
     Tensor expected = fixture::to_i32(ref, "gen.output_ids");
+    // Greedy with the device KV cache: the prompt once (prefill), then one
+    // position per step through the decode kernels.
     std::vector<int32_t> seq(prompt.data<int32_t>(),
                              prompt.data<int32_t>() + prompt.numel()),
         generated;
-    while (int64_t(seq.size()) < expected.numel()) {
-      Tensor x = row_of(seq), p = fixture::arange_positions(1, x.dim(1)),
-             v = fixture::ones_u8(1, x.dim(1));
-      int32_t next = last_argmax(exec.run("forward", {&x, &p, &v}).at(0));
+    auto cache = exec.new_cache(1, expected.numel());
+    Tensor x = row_of(seq), p = fixture::arange_positions(1, x.dim(1)),
+           v = fixture::ones_u8(1, x.dim(1));
+    int32_t next = last_argmax(exec.run("forward", {&x, &p, &v}, *cache).at(0));
+    const Clock::time_point t0 = Clock::now();
+    int64_t steps = 0;
+    for (;;) {
       seq.push_back(next);
       generated.push_back(next);
+      if (int64_t(seq.size()) >= expected.numel())
+        break;
+      Step s(next, int32_t(seq.size() - 1));
+      next = last_argmax(exec.run("forward", {&s.ids, &s.pos, &s.valid}, *cache).at(0));
+      ++steps;
     }
     out.push_back(compare_tokens(generated, expected, prompt.numel()));
+    out.back().decode_steps = steps;
+    out.back().decode_launches = cache->decode_launches();
+    out.back().decode_seconds = seconds_since(t0);
     return out;
   }
 
-  const int64_t B = ids.dim(0), S = ids.dim(1);
-  Tensor enc_pos = fixture::arange_positions(B, S);
-  Tensor enc = std::move(exec.run("encode", {&ids, &enc_pos, &valid}).at(0));
-  out.push_back(compare("encoder_hidden_states", enc, ref,
-                        "encoder_hidden_states", tol));
-  Tensor dec_ids = fixture::to_i32(ref, "decoder_input_ids");
-  const int64_t T = dec_ids.dim(1);
-  Tensor dec_pos = fixture::arange_positions(B, T);
-  Tensor dec_valid = fixture::ones_u8(B, T);
-  out.push_back(compare(
-      "logits",
-      exec.run("decode", {&dec_ids, &dec_pos, &dec_valid, &enc, &valid}).at(0),
-      ref, "logits", tol));
+  if (tensors) {
+    const int64_t B = ids.dim(0), S = ids.dim(1);
+    Tensor enc_pos = fixture::arange_positions(B, S);
+    Tensor enc = std::move(exec.run("encode", {&ids, &enc_pos, &valid}).at(0));
+    out.push_back(compare("encoder_hidden_states", enc, ref,
+                          "encoder_hidden_states", tol));
+    Tensor dec_ids = fixture::to_i32(ref, "decoder_input_ids");
+    const int64_t T = dec_ids.dim(1);
+    Tensor dec_pos = fixture::arange_positions(B, T);
+    Tensor dec_valid = fixture::ones_u8(B, T);
+    out.push_back(compare(
+        "logits",
+        exec.run("decode", {&dec_ids, &dec_pos, &dec_valid, &enc, &valid}).at(0),
+        ref, "logits", tol));
+  }
   if (!generate)
     return out;
 
@@ -126,17 +157,25 @@ std::vector<DeviceCheck> run_device_conformance(const std::string &model_path,
   Tensor x = row_of(prompt), xp = fixture::arange_positions(1, x.dim(1)),
          xv = fixture::ones_u8(1, x.dim(1));
   Tensor memory = std::move(exec.run("encode", {&x, &xp, &xv}).at(0));
-  // HF starts the decoder from its start token, the first output id.
+  // HF starts the decoder from its start token, the first output id; every
+  // decoder position is one cached step (cross-attention recomputes the
+  // encoder keys/values each step, cuda_executor_cached.cc).
   std::vector<int32_t> seq = {expected.data<int32_t>()[0]}, generated;
+  auto cache = exec.new_cache(1, expected.numel());
+  const Clock::time_point t0 = Clock::now();
+  int64_t steps = 0;
   while (int64_t(seq.size()) < expected.numel()) {
-    Tensor y = row_of(seq), yp = fixture::arange_positions(1, y.dim(1)),
-           yv = fixture::ones_u8(1, y.dim(1));
+    Step s(seq.back(), int32_t(seq.size() - 1));
     int32_t next = last_argmax(
-        exec.run("decode", {&y, &yp, &yv, &memory, &xv}).at(0));
+        exec.run("decode", {&s.ids, &s.pos, &s.valid, &memory, &xv}, *cache).at(0));
+    ++steps;
     seq.push_back(next);
     generated.push_back(next);
   }
   out.push_back(compare_tokens(generated, expected, 1));
+  out.back().decode_steps = steps;
+  out.back().decode_launches = cache->decode_launches();
+  out.back().decode_seconds = seconds_since(t0);
   return out;
 }
 

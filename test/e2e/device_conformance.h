@@ -6,8 +6,9 @@
 // compares with Hugging Face (eager, fp32):
 //   gemma2:  logits of forward;
 //   t5gemma: encoder hidden states (encode), logits (decode);
-//   both:    greedy generation, token for token, by re-running the whole
-//            sequence each step (the CUDA executor has no KV cache yet).
+//   both:    greedy generation, token for token, with the device KV cache
+//            (CudaExecutor::run with a CudaKvCache: the prompt once, then
+//            one position per step through the generated decode kernels).
 // Tensors pass when max|got - ref| <= tol * max(1, max|ref|).
 //===----------------------------------------------------------------------===//
 #ifndef EDG_TEST_E2E_DEVICE_CONFORMANCE_H
@@ -25,13 +26,19 @@ struct DeviceCheck {
   bool ok = false;
   double rel_err = 0; // tensors: the error measure above
   std::string detail; // generation: the tokens; a shape mismatch
+  // Generation: one-position steps run, attention steps that ran the KV-cache
+  // decode kernels in them, and their wall time (host argmax included).
+  int64_t decode_steps = 0, decode_launches = 0;
+  double decode_seconds = 0;
 };
 
 /// Throws edg::Error when the model, weights or fixture cannot be read.
+/// `tensors`: the logits / encoder-state checks; `generate`: generation.
 std::vector<DeviceCheck> run_device_conformance(const std::string &model_path,
                                                 const std::string &fixture_dir,
                                                 cuda::DeviceApi &device,
-                                                double tol, bool generate);
+                                                double tol, bool generate,
+                                                bool tensors = true);
 
 } // namespace edg::conformance
 

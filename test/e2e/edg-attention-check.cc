@@ -20,6 +20,10 @@
 //   decode    B = 2, a cache of capacity 300 with 280 or 5 filled slots, row 1
 //             left-padded by 10; slots past S hold garbage that must not be
 //             read; the new query is at the last filled slot
+//   append    (`<name>_append`, EmitCudaAttentionAppend.cpp) B = 2, 7 rows
+//             into slots [5, 12) of a capacity-20 cache: keys rotated at
+//             their positions, values/positions/validity copied, other
+//             slots untouched
 //
 // Errors are max |got - want| / max |want| per tensor; tolerance f32 1e-4,
 // f16 5e-3, bf16 3e-2. Prints one line per check, exits 1 on any failure.
@@ -357,6 +361,61 @@ void check_decode(const Emu &emu, const cuda::LaunchInfo &dec,
          rel_err(load(out, q.size(), dtype), want), tolerance(dtype));
 }
 
+/// The KV-cache append: T = 7 new rows into slots [5, 12) of a cache of
+/// capacity 20 (B = 2, row 1 with two padding rows); keys must come out
+/// rotated at their positions (CPU rope_rotate_half on the stored values),
+/// values, positions and validity copied, every other slot untouched.
+void check_append(const Emu &emu, const cuda::LaunchInfo &app) {
+  const std::string dtype = app.dtype;
+  const Spec sp = spec_of(app.signature);
+  const int64_t B = 2, T = 7, C = 20, len = 5, K = sp.K, hd = sp.hd, row = K * hd;
+  std::mt19937 rng(13);
+  std::vector<float> k = randoms(size_t(B * T * row), rng, dtype),
+                     v = randoms(size_t(B * T * row), rng, dtype);
+  std::vector<int32_t> pos(size_t(B * T));
+  std::vector<uint8_t> valid(size_t(B * T));
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t t = 0; t < T; ++t) {
+      pos[size_t(b * T + t)] = int32_t(len + t - (b == 1 ? 2 : 0));
+      valid[size_t(b * T + t)] = uint8_t(b == 0 || t >= 2);
+    }
+  // Expected cache: sentinels (7.0, position -7, validity 9) outside the slots.
+  std::vector<float> wk(size_t(B * C * row), 7.0f), wv = wk;
+  std::vector<int32_t> wpos(size_t(B * C), -7);
+  std::vector<uint8_t> wvalid(size_t(B * C), 9);
+  std::vector<float> kr = k;
+  if (sp.theta > 0)
+    cpu::rope_rotate_half(kr.data(), B, T, K, hd, pos.data(), sp.theta);
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t t = 0; t < T; ++t) {
+      const int64_t slot = b * C + len + t;
+      std::copy_n(kr.begin() + (b * T + t) * row, row, wk.begin() + slot * row);
+      std::copy_n(v.begin() + (b * T + t) * row, row, wv.begin() + slot * row);
+      wpos[size_t(slot)] = sp.pos ? pos[size_t(b * T + t)] : int32_t(len + t);
+      wvalid[size_t(slot)] = sp.kpad ? valid[size_t(b * T + t)] : 1;
+    }
+  Buffers mem;
+  std::vector<float> sentinel(wk.size(), 7.0f);
+  std::vector<int32_t> spos(wpos.size(), -7);
+  std::vector<uint8_t> svalid(wvalid.size(), 9);
+  void *dk = mem.store(k, dtype), *dv = mem.store(v, dtype),
+       *dpos = mem.bytes(pos.data(), pos.size() * 4),
+       *dvalid = mem.bytes(valid.data(), valid.size());
+  void *ck = mem.store(sentinel, dtype), *cv = mem.store(sentinel, dtype),
+       *cpos = mem.bytes(spos.data(), spos.size() * 4),
+       *cvalid = mem.bytes(svalid.data(), svalid.size());
+  launch(emu, app, {B, T, C, len},
+         {P(dk), P(dv), sp.pos ? P(dpos) : 0, sp.kpad ? P(dvalid) : 0, P(ck),
+          P(cv), P(cpos), P(cvalid), uint64_t(B), uint64_t(T), uint64_t(C),
+          uint64_t(len)});
+  const bool meta = std::memcmp(cpos, wpos.data(), wpos.size() * 4) == 0 &&
+                    std::memcmp(cvalid, wvalid.data(), wvalid.size()) == 0;
+  report(app.name, "append/" + dtype + " k",
+         rel_err(load(ck, wk.size(), dtype), wk), tolerance(dtype));
+  report(app.name, "append/" + dtype + " v, pos, valid",
+         meta ? rel_err(load(cv, wv.size(), dtype), wv) : INFINITY, 0);
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -391,6 +450,8 @@ int main(int argc, char **argv) {
         check_decode(emu, *find("_decode"), *find("_decode_combine"), 5);
         ++checked;
       }
+      if (find("_append"))
+        check_append(emu, *find("_append"));
     }
     edg::check(checked > 0, argv[1],
                ": no attention backward or decode kernels");

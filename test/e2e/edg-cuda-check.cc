@@ -5,12 +5,19 @@
 //  [--no-generate]` runs model.bin (compiled with --target=cuda or all)
 // with the CUDA executor and compares it with the fixture's HF reference
 // (device_conformance.h): logits / encoder states within --tol (relative
-// to max(1, max|ref|); default 1e-4) and greedy generation token for token.
+// to max(1, max|ref|); default 1e-4) and greedy generation token for token
+// with the device KV cache (prints its steps, decode launches, tokens/s).
 // --device=cuda (default) uses the GPU through the driver API and
 // cuBLASLt; --device=emu the CPU emulator of CUDA, which is how CI runs it.
 // Prints the device, one line per check, and exits 1 on any failure, 2 on
 // an error (no driver, a model without a kernel-level schedule, ...).
+//
+// `edg-cuda-check model.bin --bench-decode=N [--prompt=P] [--device=...]`
+// instead times N greedy one-token steps at batch 1 with the device KV cache
+// after a P-token prompt (default 16), on synthetic weights
+// (decode_bench.h), and prints `BENCH decode ...` with tokens/s.
 //===----------------------------------------------------------------------===//
+#include "test/e2e/decode_bench.h"
 #include "test/e2e/device_conformance.h"
 #include "test/cuda_emu/emu_device.h"
 
@@ -24,6 +31,7 @@ int main(int argc, char **argv) {
   std::string device = "cuda";
   double tol = 1e-4;
   bool generate = true;
+  long bench = 0, prompt = 16;
   std::vector<std::string> paths;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -33,16 +41,43 @@ int main(int argc, char **argv) {
       tol = std::stod(argv[++i]);
     else if (a == "--no-generate")
       generate = false;
+    else if (a.rfind("--bench-decode=", 0) == 0)
+      bench = std::stol(a.substr(15));
+    else if (a.rfind("--prompt=", 0) == 0)
+      prompt = std::stol(a.substr(9));
     else if (a.rfind("--", 0) == 0) {
       std::fprintf(stderr, "edg-cuda-check: unknown option '%s'\n", a.c_str());
       return 2;
     } else
       paths.push_back(a);
   }
-  if (paths.size() != 2 || (device != "cuda" && device != "emu")) {
+  if (paths.size() != (bench > 0 ? 1u : 2u) || (device != "cuda" && device != "emu")) {
     std::fprintf(stderr, "usage: edg-cuda-check model.bin FIXTURE_DIR "
-                         "[--device=cuda|emu] [--tol T] [--no-generate]\n");
+                         "[--device=cuda|emu] [--tol T] [--no-generate]\n"
+                         "       edg-cuda-check model.bin --bench-decode=N "
+                         "[--prompt=P] [--device=cuda|emu]\n");
     return 2;
+  }
+  if (bench > 0) {
+    try {
+      std::unique_ptr<edg::cuda::DeviceApi> dev;
+      if (device == "emu")
+        dev = std::make_unique<edg::cuda_emu::EmuDevice>();
+      else
+        dev = edg::cuda::open_cuda_device(0);
+      auto r = edg::conformance::bench_decode(paths[0], *dev, prompt, bench);
+      std::printf("device: %s\n", dev->describe().c_str());
+      std::printf("BENCH decode batch 1, KV cache, prompt %lld: %lld tokens in "
+                  "%.1f ms, %.2f ms/token, %.1f tokens/s (%lld decode attention "
+                  "launches)\n",
+                  (long long)r.prompt, (long long)r.tokens, r.seconds * 1e3,
+                  r.seconds * 1e3 / double(r.tokens), double(r.tokens) / r.seconds,
+                  (long long)r.decode_launches);
+    } catch (const std::exception &e) {
+      std::fprintf(stderr, "edg-cuda-check: error: %s\n", e.what());
+      return 2;
+    }
+    return 0;
   }
   int failures = 0;
   try {
@@ -57,8 +92,12 @@ int main(int argc, char **argv) {
     for (const auto &c : checks) {
       failures += !c.ok;
       if (c.what == "greedy generation")
-        std::printf("%s %-24s%s\n", c.ok ? "PASS" : "FAIL", c.what.c_str(),
-                    c.detail.c_str());
+        std::printf("%s %-24s%s\n     KV cache: %lld one-token steps, %lld "
+                    "decode attention launches, %.1f tokens/s\n",
+                    c.ok ? "PASS" : "FAIL", c.what.c_str(), c.detail.c_str(),
+                    (long long)c.decode_steps, (long long)c.decode_launches,
+                    c.decode_seconds > 0 ? double(c.decode_steps) / c.decode_seconds
+                                         : 0.0);
       else
         std::printf("%s %-24s rel %.3e (tol %.0e)%s%s\n", c.ok ? "PASS" : "FAIL",
                     c.what.c_str(), c.rel_err, tol, c.detail.empty() ? "" : "  ",

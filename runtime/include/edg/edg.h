@@ -125,6 +125,10 @@ public:
   /// Generates continuations (decoder-only: of the prompts; encoder-decoder:
   /// decoder outputs for the encoder inputs, starting from BOS). Returns only
   /// the new tokens, stop token included when one ended the sequence.
+  /// When the runtime selected CUDA, greedy and sampled generation run on
+  /// the GPU with a device KV cache (logits come back to the host each step;
+  /// the token is chosen there); beam search (num_beams > 1) always runs on
+  /// the CPU executor.
   std::vector<TokenIds> generate(const std::vector<TokenIds> &prompts,
                                  const GenerateOptions &options = {}) const;
   /// Beam search (options.num_beams >= 1): each prompt's best hypothesis
@@ -136,7 +140,7 @@ public:
   /// u8), for tests and tools that build their own batches. logits, encode,
   /// decode and run execute on the GPU when the runtime selected CUDA (a
   /// device answers, model.bin has kernel-level schedules, EDG_DEVICE is not
-  /// cpu); generation (KV cache) and training run on the CPU.
+  /// cpu); training and beam search run on the CPU (see generate).
   std::vector<Tensor> run(const std::string &name,
                           const std::vector<const Tensor *> &args) const;
 

@@ -1,0 +1,95 @@
+//===- cuda_executor_cached.cc - KV-cache runs of the CUDA executor -*- C++ -*-===//
+// SPDX-License-Identifier: Apache-2.0
+//
+// The attention steps of a cached run (cuda_executor.h). A step qualifies
+// when its kernel has the generated `<attn>_append`, `<attn>_decode` and
+// `<attn>_decode_combine` (causal and sliding-causal kernels of inference
+// modules) and attends over its own keys (T and S are one dim): then
+//
+//   <attn>_append          k, v, pos, key_valid [B, T] -> cache slots
+//                          [len, len + T) (keys rotated by RoPE when fused)
+//   T == 1:
+//   <attn>_decode          q [B, 1, H*hd], cache, pos [B] -> partials
+//                          [B, H, ceil(C/256), hd + 2] fp32 (S = len + 1)
+//   <attn>_decode_combine  partials -> out [B, 1, H*hd]
+//   T > 1 (the prefill; the cache was empty): the forward kernel, which sees
+//                          every prompt key without the cache.
+//
+// Cross-attention (T5Gemma decode steps) is bidirectional, has no decode
+// variant and runs its forward kernel: its K/V GEMMs over the encoder
+// output are recomputed at every step (the schedule has them; caching them
+// would need the schedule to split them out of the step function).
+// Sliding windows need nothing here: the decode kernel masks by position,
+// and the cache keeps every slot.
+//===----------------------------------------------------------------------===//
+#include "runtime/core/status.h"
+#include "runtime/cuda/cuda_executor.h"
+#include "runtime/cuda/device_schedule.h"
+
+namespace edg::cuda {
+
+namespace fb = ::edg::schema;
+
+std::unique_ptr<CudaKvCache> CudaExecutor::new_cache(int64_t batch,
+                                                     int64_t capacity) {
+  return std::make_unique<CudaKvCache>(device_, batch, capacity);
+}
+
+std::vector<Tensor> CudaExecutor::run(const std::string &name,
+                                      const std::vector<const Tensor *> &args,
+                                      CudaKvCache &cache) {
+  return run_steps(name, args, &cache);
+}
+
+bool CudaExecutor::cached_attention(const std::string &fn, int step,
+                                    const fb::DeviceStep &s, const LaunchInfo &k,
+                                    const std::vector<uint64_t> &ptrs,
+                                    const std::vector<int64_t> &sizes,
+                                    CudaKvCache &cache, int64_t &appended) {
+  auto append = kernels_.find(k.name + "_append");
+  auto decode = kernels_.find(k.name + "_decode");
+  auto combine = kernels_.find(k.name + "_decode_combine");
+  if (append == kernels_.end() || decode == kernels_.end() ||
+      combine == kernels_.end())
+    return false;
+  // Self-attention: the query and key lengths are the same dim.
+  const fb::SizeExpr *tq = s.sizes()->Get(1), *tk = s.sizes()->Get(2);
+  auto dims_of = [](const fb::SizeExpr *e) {
+    return e->dims() ? std::vector<int32_t>(e->dims()->begin(), e->dims()->end())
+                     : std::vector<int32_t>();
+  };
+  if (tq->factor() != tk->factor() || dims_of(tq) != dims_of(tk))
+    return false;
+
+  const int64_t B = sizes[0], T = sizes[1], len = cache.length(),
+                C = cache.capacity();
+  check(B == cache.batch(), "cached run of '", fn, "': batch ", B,
+        " differs from the KV cache's ", cache.batch());
+  check(len + T <= C, "cached run of '", fn, "': ", len, " cached + ", T,
+        " new positions exceed the KV cache's capacity of ", C);
+  check(T == 1 || len == 0, "cached run of '", fn, "': ", T,
+        " new positions after ", len, " cached ones (only the first run, the "
+        "prefill, may have more than one)");
+  const int64_t H = signature_field(k, "H"), K = signature_field(k, "K"),
+                hd = signature_field(k, "hd");
+  const size_t elt = k.dtype == "f32" ? 4 : 2;
+  const CudaKvCache::Layer &layer = cache.layer(fn, step, size_t(K * hd) * elt);
+  // ptrs: q, k, v, positions|0, key_valid|0, out.
+  launch(append->second,
+         {ptrs[1], ptrs[2], ptrs[3], ptrs[4], layer.k, layer.v, layer.pos,
+          layer.valid},
+         {B, T, C, len});
+  appended = T;
+  if (T != 1)
+    return false;
+  const int64_t chunks = (C + decode->second.width - 1) / decode->second.width;
+  DevicePtr part = cache.scratch(size_t(B * H * chunks * (hd + 2)) * sizeof(float));
+  launch(decode->second,
+         {ptrs[0], layer.k, layer.v, ptrs[3], layer.pos, layer.valid, part},
+         {B, len + 1, C});
+  launch(combine->second, {part, ptrs[5]}, {B, len + 1, C});
+  cache.count_decode();
+  return true;
+}
+
+} // namespace edg::cuda

@@ -1,0 +1,51 @@
+//===- kv_cache.cc - the device KV cache of one generation request -*- C++ -*-===//
+// SPDX-License-Identifier: Apache-2.0
+//===----------------------------------------------------------------------===//
+#include "runtime/cuda/kv_cache.h"
+
+#include "runtime/core/status.h"
+
+namespace edg::cuda {
+
+CudaKvCache::CudaKvCache(DeviceApi &device, int64_t batch, int64_t capacity)
+    : device_(device), batch_(batch), capacity_(capacity) {
+  check(batch > 0 && capacity > 0, "KV cache: batch ", batch, " and capacity ",
+        capacity, " must be positive");
+}
+
+CudaKvCache::~CudaKvCache() {
+  for (DevicePtr p : owned_)
+    device_.free(p);
+}
+
+DevicePtr CudaKvCache::allocate(size_t bytes) {
+  DevicePtr p = device_.alloc(bytes);
+  owned_.push_back(p);
+  bytes_ += bytes;
+  return p;
+}
+
+const CudaKvCache::Layer &CudaKvCache::layer(const std::string &function,
+                                             int step, size_t row_bytes) {
+  auto [it, inserted] = layers_.try_emplace({function, step});
+  if (inserted) {
+    const size_t slots = size_t(batch_) * size_t(capacity_);
+    Layer &l = it->second;
+    l.k = allocate(slots * row_bytes);
+    l.v = allocate(slots * row_bytes);
+    l.pos = allocate(slots * sizeof(int32_t));
+    l.valid = allocate(slots);
+    device_.memset(l.valid, 0, slots);
+  }
+  return it->second;
+}
+
+DevicePtr CudaKvCache::scratch(size_t bytes) {
+  if (bytes > scratch_bytes_) {
+    scratch_ = allocate(bytes); // the smaller one stays owned until the end
+    scratch_bytes_ = bytes;
+  }
+  return scratch_;
+}
+
+} // namespace edg::cuda

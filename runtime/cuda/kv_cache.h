@@ -1,0 +1,74 @@
+//===- kv_cache.h - the device KV cache of one generation request -*- C++ -*-===//
+// SPDX-License-Identifier: Apache-2.0
+//
+// What a cached run of the CUDA executor (CudaExecutor::run with a cache)
+// reads and extends: per causal self-attention step (keyed by function and
+// step index, i.e. per layer) device buffers laid out as the generated
+// `<attn>_append` / `<attn>_decode` kernels take them
+// (passes/EmitCudaAttention{Append,Decode}.cpp):
+//   k, v   [batch, capacity, K*hd] in the model's storage type, keys rotated
+//   pos    [batch, capacity] i32 absolute positions
+//   valid  [batch, capacity] u8 (0: a left-padding slot)
+// plus one fp32 scratch for the decode kernels' per-chunk partials, shared
+// by the layers (they run one after another). Buffers are allocated on
+// first use, sized for the request's (batch, capacity), and freed with the
+// cache. Slots [0, length()) are filled; every layer appends at the same
+// slots, so the executor advances the length once per run.
+//===----------------------------------------------------------------------===//
+#ifndef EDG_RUNTIME_CUDA_KV_CACHE_H
+#define EDG_RUNTIME_CUDA_KV_CACHE_H
+
+#include "runtime/cuda/device_api.h"
+
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace edg::cuda {
+
+class CudaKvCache {
+public:
+  struct Layer {
+    DevicePtr k = 0, v = 0, pos = 0, valid = 0;
+  };
+
+  /// `device` must outlive the cache.
+  CudaKvCache(DeviceApi &device, int64_t batch, int64_t capacity);
+  ~CudaKvCache();
+  CudaKvCache(const CudaKvCache &) = delete;
+  CudaKvCache &operator=(const CudaKvCache &) = delete;
+
+  int64_t batch() const { return batch_; }
+  int64_t capacity() const { return capacity_; }
+  /// Filled slots per row.
+  int64_t length() const { return length_; }
+  void advance(int64_t rows) { length_ += rows; }
+
+  /// The buffers of self-attention step `step` of `function`, allocated on
+  /// first use for rows of `row_bytes` (K*hd elements) with validity 0.
+  const Layer &layer(const std::string &function, int step, size_t row_bytes);
+  /// A scratch of at least `bytes` (the decode partials).
+  DevicePtr scratch(size_t bytes);
+
+  /// Decode (T == 1) attention steps run through the decode kernels so far:
+  /// what the tests check to know the cache path was taken.
+  int64_t decode_launches() const { return decode_launches_; }
+  void count_decode() { ++decode_launches_; }
+
+  size_t device_bytes() const { return bytes_; }
+
+private:
+  DevicePtr allocate(size_t bytes);
+
+  DeviceApi &device_;
+  int64_t batch_, capacity_, length_ = 0, decode_launches_ = 0;
+  std::map<std::pair<std::string, int>, Layer> layers_;
+  DevicePtr scratch_ = 0;
+  size_t scratch_bytes_ = 0, bytes_ = 0;
+  std::vector<DevicePtr> owned_;
+};
+
+} // namespace edg::cuda
+
+#endif // EDG_RUNTIME_CUDA_KV_CACHE_H

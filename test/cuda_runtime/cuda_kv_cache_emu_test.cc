@@ -1,0 +1,210 @@
+//===- cuda_kv_cache_emu_test.cc - generation with the device KV cache -*- C++ -*-===//
+// SPDX-License-Identifier: Apache-2.0
+//
+// Greedy generation through CudaExecutor's cached runs (kv_cache.h) on the
+// emulated device: the prompt once through the forward kernels (its keys
+// appended to the cache by the generated `_append` kernels), then one
+// position per step through the generated `_decode` / `_decode_combine`
+// kernels. Must give HF's tokens for a Gemma 2 with a sliding window (4)
+// shorter than prompt + new tokens (13) and for T5Gemma, and must actually
+// take the cache path (decode launches counted by the emulated device).
+// DecodeSession (what edg::Model::generate runs) on the device must agree
+// with the CPU session on a left-padded batch of two.
+//===----------------------------------------------------------------------===//
+#include "runtime/api/decode_session.h"
+#include "runtime/core/model_file.h"
+#include "runtime/core/status.h"
+#include "runtime/core/weights.h"
+#include "runtime/cpu/executor.h"
+#include "runtime/cuda/cuda_executor.h"
+#include "runtime/cuda/launch_info.h"
+#include "test/cuda_emu/emu_device.h"
+#include "test/e2e/device_conformance.h"
+#include "test/e2e/fixture_io.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+namespace {
+
+std::string model(const std::string &name) {
+  return std::string(EDG_CUDA_TEST_MODELS_DIR) + "/" + name + ".bin";
+}
+std::string fixture(const std::string &name) {
+  return std::string(EDG_FIXTURES_DIR) + "/" + name;
+}
+
+/// Generation only (the logits are CudaExecutorEmu's), one check.
+edg::conformance::DeviceCheck generate(const std::string &bin,
+                                       const std::string &dir,
+                                       edg::cuda_emu::EmuDevice &device) {
+  auto checks = edg::conformance::run_device_conformance(
+      model(bin), fixture(dir), device, 1e-4, /*generate=*/true,
+      /*tensors=*/false);
+  EXPECT_EQ(checks.size(), 1u);
+  return checks.at(0);
+}
+
+// 5 prompt tokens, 8 new ones: 7 one-token steps x 3 layers of decode.
+TEST(CudaKvCacheEmu, Gemma2SlidingGreedyMatchesHF) {
+  edg::cuda_emu::EmuDevice device;
+  auto c = generate("gemma2_f32", "gemma2_gqa_sliding", device);
+  EXPECT_TRUE(c.ok) << c.detail;
+  EXPECT_EQ(c.decode_steps, 7);
+  EXPECT_EQ(c.decode_launches, 21);
+  EXPECT_EQ(device.launches_of("_decode"), 21);
+  EXPECT_EQ(device.launches_of("_decode_combine"), 21);
+  EXPECT_EQ(device.launches_of("_append"), 24); // the prefill's too
+}
+
+// BOS + 8 new tokens: every decoder step is cached (cross-attention is not).
+TEST(CudaKvCacheEmu, T5GemmaGreedyMatchesHF) {
+  edg::cuda_emu::EmuDevice device;
+  auto c = generate("t5gemma_balanced_f32", "t5gemma_balanced", device);
+  EXPECT_TRUE(c.ok) << c.detail;
+  EXPECT_EQ(c.decode_steps, 8);
+  EXPECT_EQ(c.decode_launches, 24);
+  EXPECT_EQ(device.launches_of("_decode"), 24);
+}
+
+class CudaKvCacheEmuGemma2 : public ::testing::Test {
+protected:
+  void SetUp() override {
+    file_ = std::make_unique<edg::ModelFile>(edg::ModelFile::load(model("gemma2_f32")));
+    weights_.bind(file_->model(), {fixture("gemma2_gqa_sliding") + "/model.safetensors"});
+    exec_ = std::make_unique<edg::cuda::CudaExecutor>(*file_, weights_, device_);
+  }
+  edg::cuda_emu::EmuDevice device_;
+  std::unique_ptr<edg::ModelFile> file_;
+  edg::WeightStore weights_;
+  std::unique_ptr<edg::cuda::CudaExecutor> exec_;
+};
+
+/// Greedy tokens of `steps` steps of a session.
+std::vector<std::vector<int32_t>> run_session(edg::DecodeSession &s, int steps) {
+  std::vector<std::vector<int32_t>> out;
+  for (int i = 0; i < steps; ++i) {
+    out.push_back(s.greedy_tokens());
+    if (i + 1 < steps)
+      s.feed(s.greedy_tokens());
+  }
+  return out;
+}
+
+// Left padding (prompts of 5 and 2 tokens) and the window: the device
+// session and the CPU session pick the same tokens.
+TEST_F(CudaKvCacheEmuGemma2, DecodeSessionMatchesCpuOnPaddedBatch) {
+  edg::Model m = edg::Model::load(model("gemma2_f32"));
+  edg::cpu::Executor cpu(*file_, weights_);
+  const std::vector<edg::TokenIds> prompts = {{2, 17, 45, 99, 120}, {2, 61}};
+  edg::DecodeSession dev(m, cpu, exec_.get(), prompts, 1, 5, /*greedy=*/true);
+  edg::DecodeSession host(m, cpu, nullptr, prompts, 1, 5, /*greedy=*/true);
+  ASSERT_TRUE(dev.on_device());
+  ASSERT_FALSE(host.on_device());
+  EXPECT_EQ(run_session(dev, 5), run_session(host, 5));
+  EXPECT_EQ(device_.launches_of("_decode"), 4 * 3);
+  EXPECT_THROW(dev.reorder({1, 0}), edg::Error);
+}
+
+// bf16: the cached steps (append + split-K decode kernels) track the
+// uncached forward over the whole sequence (the forward attention kernel);
+// the two differ only in accumulation order and where P is rounded, which
+// moved one step's logits by 9.3e-5 (relative) on the emulator. (bf16 greedy tokens need not equal the fp32 HF ones:
+// the logits are 5e-2 off HF already, CudaExecutorEmu.Gemma2Bf16StaysNearHF.)
+TEST(CudaKvCacheEmu, Bf16CachedStepsTrackUncachedForward) {
+  edg::cuda_emu::EmuDevice device;
+  edg::ModelFile file = edg::ModelFile::load(model("gemma2_bf16"));
+  edg::WeightStore weights;
+  weights.bind(file.model(), {fixture("gemma2_gqa_sliding") + "/model.safetensors"});
+  edg::cuda::CudaExecutor exec(file, weights, device);
+  std::vector<int32_t> seq = {2, 17, 45, 99, 120};
+  auto cache = exec.new_cache(1, 12);
+  for (int step = 0; step < 5; ++step) {
+    const int64_t n = int64_t(seq.size());
+    edg::Tensor x(edg::DType::i32, {1, n}), p = edg::fixture::arange_positions(1, n),
+        v = edg::fixture::ones_u8(1, n);
+    std::copy(seq.begin(), seq.end(), x.data<int32_t>());
+    edg::Tensor full = std::move(exec.run("forward", {&x, &p, &v}).at(0));
+    edg::Tensor got;
+    if (step == 0) {
+      got = std::move(exec.run("forward", {&x, &p, &v}, *cache).at(0));
+    } else {
+      edg::Tensor id(edg::DType::i32, {1, 1}), pos(edg::DType::i32, {1, 1}),
+          one = edg::fixture::ones_u8(1, 1);
+      id.data<int32_t>()[0] = seq.back();
+      pos.data<int32_t>()[0] = int32_t(n - 1);
+      got = std::move(exec.run("forward", {&id, &pos, &one}, *cache).at(0));
+    }
+    const int64_t V = full.dim(2);
+    const float *want = full.data<float>() + (n - 1) * V;
+    const float *have = got.data<float>() + (got.dim(1) - 1) * V;
+    double err = 0, scale = 1;
+    int32_t best = 0;
+    for (int64_t i = 0; i < V; ++i) {
+      err = std::max(err, double(std::fabs(have[i] - want[i])));
+      scale = std::max(scale, double(std::fabs(want[i])));
+      if (want[i] > want[best])
+        best = int32_t(i);
+    }
+    EXPECT_LT(err / scale, 1e-3) << "step " << step; // measured <= 9.3e-5
+    seq.push_back(best);
+  }
+  EXPECT_EQ(cache->decode_launches(), 4 * 3);
+}
+
+// The runtime's grids for the cache kernels (launch_info.h).
+TEST(CudaKvCacheGrid, AppendAndDecode) {
+  edg::cuda::LaunchInfo k;
+  k.signature = "attention:mask=causal;window=0;H=8;K=4;hd=256;scale=1;cap=1";
+  k.kind = "attention_append";
+  edg::cuda::GridShape g = edg::cuda::launch_grid(k, {2, 7, 20, 5});
+  EXPECT_EQ(g.x, 7u); // new rows
+  EXPECT_EQ(g.y, 2u); // batch
+  EXPECT_EQ(g.z, 1u);
+  k.kind = "attention_decode";
+  k.width = 256;
+  g = edg::cuda::launch_grid(k, {2, 300, 512});
+  EXPECT_EQ(g.x, 2u); // ceil(S / 256) chunks
+  EXPECT_EQ(g.y, 4u); // kv heads
+  EXPECT_EQ(g.z, 2u);
+  EXPECT_EQ(edg::cuda::signature_field(k, "hd"), 256);
+  EXPECT_THROW(edg::cuda::signature_field(k, "kpad"), edg::Error);
+}
+
+/// Expects `fn` to throw an edg::Error whose message contains `text`.
+template <class F> void expect_error(F fn, const std::string &text) {
+  try {
+    fn();
+    ADD_FAILURE() << "no error; expected one containing '" << text << "'";
+  } catch (const edg::Error &e) {
+    EXPECT_NE(std::string(e.what()).find(text), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(CudaKvCacheEmuGemma2, CacheLimitsAreChecked) {
+  edg::Tensor ids(edg::DType::i32, {1, 3}), pos = edg::fixture::arange_positions(1, 3),
+      valid = edg::fixture::ones_u8(1, 3);
+  for (int64_t i = 0; i < 3; ++i)
+    ids.data<int32_t>()[i] = int32_t(2 + i);
+  auto full = exec_->new_cache(1, 3);
+  exec_->run("forward", {&ids, &pos, &valid}, *full);
+  EXPECT_EQ(full->length(), 3);
+  edg::Tensor one(edg::DType::i32, {1, 1}), one_pos(edg::DType::i32, {1, 1}),
+      one_valid = edg::fixture::ones_u8(1, 1);
+  one.data<int32_t>()[0] = 5;
+  one_pos.data<int32_t>()[0] = 3;
+  expect_error([&] { exec_->run("forward", {&one, &one_pos, &one_valid}, *full); },
+               "exceed the KV cache's capacity of 3");
+  auto roomy = exec_->new_cache(1, 8);
+  exec_->run("forward", {&ids, &pos, &valid}, *roomy);
+  expect_error([&] { exec_->run("forward", {&ids, &pos, &valid}, *roomy); },
+               "only the first run, the prefill, may have more than one");
+  auto two_rows = exec_->new_cache(2, 8);
+  expect_error([&] { exec_->run("forward", {&ids, &pos, &valid}, *two_rows); },
+               "batch 1 differs from the KV cache's 2");
+}
+
+} // namespace

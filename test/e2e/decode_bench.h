@@ -1,0 +1,35 @@
+//===- decode_bench.h - decode tokens/s of the CUDA executor -----*- C++ -*-===//
+// SPDX-License-Identifier: Apache-2.0
+//
+// Greedy decoding at batch 1 with the device KV cache (CudaExecutor's
+// cached runs) on a model.bin with synthetic weights: what
+// scripts/gpu-check.sh reports as decode tokens/s. The weights are written
+// once to a temporary bf16 safetensors file (small deterministic
+// pseudo-random values; throughput does not depend on them) and bound as a
+// checkpoint. A step is what generation pays per token: the arguments'
+// upload, every launch and GEMM, the logits' download and the host argmax.
+//===----------------------------------------------------------------------===//
+#ifndef EDG_TEST_E2E_DECODE_BENCH_H
+#define EDG_TEST_E2E_DECODE_BENCH_H
+
+#include "runtime/cuda/device_api.h"
+
+#include <string>
+
+namespace edg::conformance {
+
+struct DecodeBench {
+  int64_t prompt = 0, tokens = 0, decode_launches = 0;
+  double seconds = 0; // the `tokens` one-token steps, prefill excluded
+};
+
+/// Prefills `prompt` tokens (decoder-only: through `forward`; encoder-
+/// decoder: `encode` of the prompt, then BOS) and times `tokens` one-token
+/// steps. Throws edg::Error when the model has no kernel-level schedule or
+/// prompt + tokens exceed its compiled maximum.
+DecodeBench bench_decode(const std::string &model_path, cuda::DeviceApi &device,
+                         int64_t prompt, int64_t tokens);
+
+} // namespace edg::conformance
+
+#endif // EDG_TEST_E2E_DECODE_BENCH_H
