@@ -5,6 +5,7 @@
 
 #include "runtime/core/half.h"
 #include "runtime/core/model_file.h"
+#include "runtime/core/sampling.h"
 #include "runtime/core/status.h"
 #include "runtime/core/weights.h"
 #include "runtime/cuda/cuda_executor.h"
@@ -71,14 +72,10 @@ std::string write_synthetic_weights(const schema::Model &model) {
   return path;
 }
 
+/// The first maximum of the last row of logits [1, L, V].
 int32_t argmax_last(const Tensor &logits) {
   const int64_t L = logits.dim(1), V = logits.dim(2);
-  const float *row = logits.data<float>() + (L - 1) * V;
-  int32_t best = 0;
-  for (int64_t v = 1; v < V; ++v)
-    if (row[v] > row[best])
-      best = int32_t(v);
-  return best;
+  return argmax(logits.data<float>() + (L - 1) * V, V);
 }
 
 Tensor ids_of(int64_t n, int32_t first, int64_t vocab) {

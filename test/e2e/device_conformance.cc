@@ -4,6 +4,7 @@
 #include "test/e2e/device_conformance.h"
 
 #include "runtime/core/model_file.h"
+#include "runtime/core/sampling.h"
 #include "runtime/core/weights.h"
 #include "runtime/cuda/cuda_executor.h"
 #include "test/e2e/fixture_io.h"
@@ -32,12 +33,7 @@ DeviceCheck compare(const std::string &what, const Tensor &got,
 /// The first maximum of the last row of logits [1, L, V].
 int32_t last_argmax(const Tensor &logits) {
   const int64_t L = logits.dim(1), V = logits.dim(2);
-  const float *row = logits.data<float>() + (L - 1) * V;
-  int32_t best = 0;
-  for (int64_t v = 1; v < V; ++v)
-    if (row[v] > row[best])
-      best = int32_t(v);
-  return best;
+  return argmax(logits.data<float>() + (L - 1) * V, V);
 }
 
 Tensor row_of(const std::vector<int32_t> &ids) {
