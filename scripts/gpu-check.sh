@@ -52,7 +52,7 @@ if ! (cd "$build" && cmake -G Ninja "$root" -DCMAKE_BUILD_TYPE=Release \
         -DEDG_ENABLE_CUDA=ON -DMLIR_DIR=/usr/lib/llvm-19/lib/cmake/mlir \
         -DLLVM_EXTERNAL_LIT=/usr/lib/llvm-19/build/utils/lit/lit.py \
         > "$work/cmake.log" 2>&1 &&
-      timeout 300 ninja -j "$jobs" edg-import edg-compile edg-kernel-check \
+      timeout 300 ninja -j "$jobs" edg-import edg-opt edg-compile edg-kernel-check \
         edg-conformance edg-cuda-check edg-runtime-tests edg-cuda-runtime-tests \
         > "$work/build.log" 2>&1); then
   tail -30 "$work/cmake.log" "$work/build.log"
@@ -128,15 +128,18 @@ fi
 sed -e 's/"num_hidden_layers": *[0-9]*/"num_hidden_layers": 2/' \
     -e 's/"vocab_size": *[0-9]*/"vocab_size": 512/' \
     "$root/test/frontend/Inputs/gemma2-2b.json" > "$work/attn.json"
+# The training module carries the backward kernels too (edg-emit-cuda emits
+# them for modules with a grad_step/train_step), so both directions are timed.
 if "$bin/edg-import" "$work/attn.json" --dtype bf16 -o "$work/attn.mlir" &&
-   timeout 120 "$bin/edg-compile" "$work/attn.mlir" --target=cuda --cuda-arch="$arch" \
+   "$bin/edg-opt" "$work/attn.mlir" --edg-train-pipeline="objective=lm lr=1e-3" \
+     -o "$work/attn-train.mlir" &&
+   timeout 120 "$bin/edg-compile" "$work/attn-train.mlir" --target=cuda --cuda-arch="$arch" \
      -o "$work/attn.bin" 2> "$work/attn.log" &&
    out=$(timeout 120 "$bin/edg-kernel-check" "$work/attn.bin" --bench-attention=4096 2>&1); then
   while read -r line; do note "${line#BENCH }"; done < <(echo "$out" | grep BENCH)
 else
   cat "$work/attn.log"; echo "${out:-}"; bad "attention benchmark"
 fi
-note "attention backward: not measured (no generated backward kernel yet)"
 # Decode at batch 1: greedy one-token steps with the device KV cache
 # (edg-cuda-check --bench-decode, synthetic bf16 weights) on T5Gemma 2B-2B
 # dims with DECODE_LAYERS decoder layers (default 8, ~4 GB of synthetic weights;

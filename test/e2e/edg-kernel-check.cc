@@ -15,7 +15,8 @@
 // rounding point per op, MODEL_SPEC §3), relative to max(1, max |expected|). Prints one line per kernel and exits
 // 1 on any failure. With CUDA, --bench-attention times the model's
 // attention kernels at T = S (TFLOP/s; causal masks count half the
-// products) and --bench-gemm a bf16 cuBLASLt N x N x N GEMM.
+// products), and their backward kernels when the model is a training
+// module, and --bench-gemm a bf16 cuBLASLt N x N x N GEMM.
 //===----------------------------------------------------------------------===//
 #include "test/e2e/kernel_oracle.h"
 
@@ -258,7 +259,17 @@ void check_cuda(const ModelFile &file) {
   check_kernels(kernels->kernels(), gpu);
 }
 
-/// Times each attention kernel at B=1, T=S=`seq`: TFLOP/s of QK^T and PV.
+/// The kernel named `name`, or null.
+const cuda::LaunchInfo *find_kernel(const cuda::CudaKernels &kernels,
+                                    const std::string &name) {
+  for (const cuda::LaunchInfo &k : kernels.kernels())
+    if (k.name == name)
+      return &k;
+  return nullptr;
+}
+
+/// Times each attention kernel at B=1, T=S=`seq`: TFLOP/s of QK^T and PV;
+/// and its backward kernels when the model has them.
 void bench_attention(const ModelFile &file, int64_t seq) {
   auto kernels = cuda::CudaKernels::load(file.model(), file.path());
   for (const cuda::LaunchInfo &k : kernels->kernels()) {
@@ -321,6 +332,47 @@ void bench_attention(const ModelFile &file, int64_t seq) {
                 "TFLOP/s\n",
                 k.name.c_str(), (long long)seq, (long long)hd, mask.c_str(),
                 ms / iters, flops / (ms / iters * 1e-3) / 1e12);
+    // The backward kernels (training modules only): stats, dK/dV, dQ on the
+    // forward's output, counted as 2.5x the forward's FLOPs (5 products of
+    // the same shape instead of 2), as FlashAttention-2 counts them.
+    const cuda::LaunchInfo *stats = find_kernel(*kernels, k.name + "_bwd_stats"),
+                           *dkdv = find_kernel(*kernels, k.name + "_bwd_dkdv"),
+                           *dq = find_kernel(*kernels, k.name + "_bwd_dq");
+    if (stats && dkdv && dq) {
+      const size_t q_bytes = size_t(B * seq * H * hd) * eb,
+                   kv_bytes = size_t(B * seq * K * hd) * eb,
+                   row_bytes = size_t(B * H * seq) * 4;
+      void *dout, *lse, *delta, *gq, *gk, *gv;
+      EDG_CUDA_CHECK(cudaMalloc(&dout, q_bytes));
+      EDG_CUDA_CHECK(cudaMemset(dout, 0, q_bytes));
+      EDG_CUDA_CHECK(cudaMalloc(&lse, row_bytes));
+      EDG_CUDA_CHECK(cudaMalloc(&delta, row_bytes));
+      EDG_CUDA_CHECK(cudaMalloc(&gq, q_bytes));
+      EDG_CUDA_CHECK(cudaMalloc(&gk, kv_bytes));
+      EDG_CUDA_CHECK(cudaMalloc(&gv, kv_bytes));
+      // Operand order: passes/EmitCudaAttentionBackward.cpp.
+      auto backward = [&] {
+        kernels->launch(*stats, {ptrs[0], ptrs[1], ptrs[3], ptrs[4], ptrs[5], dout,
+                                 lse, delta}, {B, seq, seq});
+        kernels->launch(*dkdv, {ptrs[0], ptrs[1], ptrs[2], ptrs[3], ptrs[4], dout,
+                                lse, delta, gk, gv}, {B, seq, seq});
+        kernels->launch(*dq, {ptrs[0], ptrs[1], ptrs[2], ptrs[3], ptrs[4], dout,
+                              lse, delta, gq}, {B, seq, seq});
+      };
+      backward(); // warm-up
+      EDG_CUDA_CHECK(cudaEventRecord(start));
+      for (int i = 0; i < iters; ++i)
+        backward();
+      EDG_CUDA_CHECK(cudaEventRecord(stop));
+      EDG_CUDA_CHECK(cudaEventSynchronize(stop));
+      EDG_CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
+      std::printf("BENCH attention_bwd %-44s T=S=%lld hd=%lld %s: %.3f ms, %.1f "
+                  "TFLOP/s\n",
+                  k.name.c_str(), (long long)seq, (long long)hd, mask.c_str(),
+                  ms / iters, 2.5 * flops / (ms / iters * 1e-3) / 1e12);
+      for (void *p : {dout, lse, delta, gq, gk, gv})
+        EDG_CUDA_CHECK(cudaFree(p));
+    }
     for (void *p : ptrs)
       if (p)
         EDG_CUDA_CHECK(cudaFree(p));
