@@ -41,6 +41,11 @@ LogicalResult emitAttention(AttentionKernelOp kernel, llvm::raw_ostream &os);
 /// warp reductions); printed once per translation unit.
 void emitAttentionHelpers(llvm::raw_ostream &os);
 
+/// `constexpr float kScale` and, when the kernel has them, `kCap` (soft-cap)
+/// and `kTheta` (fused RoPE): the scalars every attention kernel variant of
+/// `kernel` specialises on, one declaration per line.
+void emitAttentionScalars(AttentionKernelOp kernel, llvm::raw_ostream &os);
+
 /// The forward kernel's mask tests as C++ conditions: {"query at qpos may
 /// see key at kpos", "some query in [qmin, qmax] may see kpos"}; empty for
 /// the prefix mask.

@@ -182,6 +182,17 @@ std::pair<std::string, std::string> maskConditions(MaskAttr mask) {
 
 void cuda::emitAttentionHelpers(llvm::raw_ostream &os) { os << kHelpers; }
 
+void cuda::emitAttentionScalars(AttentionKernelOp k, llvm::raw_ostream &os) {
+  os << "  constexpr float kScale = "
+     << floatLiteral(k.getScale().convertToDouble()) << ";\n";
+  if (auto cap = k.getSoftcap())
+    os << "  constexpr float kCap = " << floatLiteral(cap->convertToDouble())
+       << ";\n";
+  if (auto theta = k.getRopeTheta())
+    os << "  constexpr float kTheta = "
+       << floatLiteral(theta->convertToDouble()) << ";\n";
+}
+
 std::pair<std::string, std::string>
 cuda::attentionMaskConditions(MaskAttr mask) {
   return maskConditions(mask);
@@ -243,16 +254,9 @@ LogicalResult cuda::emitAttention(AttentionKernelOp k, llvm::raw_ostream &os) {
      << ", kThreads = 128, kRowsPerWarp = kBM / 4;\n"
      << "  constexpr int kLdh = " << t.ldh << ", kLds = " << t.lds
      << ", kLdp = " << t.ldp << ", kLdo = " << t.ldo << ";\n"
-     << "  constexpr float kScale = "
-     << floatLiteral(k.getScale().convertToDouble()) << ";\n"
      << "  constexpr float kMasked = " << masked
      << "; // finfo(dtype).min, HF's mask value\n";
-  if (auto cap = k.getSoftcap())
-    os << "  constexpr float kCap = " << floatLiteral(cap->convertToDouble())
-       << ";\n";
-  if (auto theta = k.getRopeTheta())
-    os << "  constexpr float kTheta = "
-       << floatLiteral(theta->convertToDouble()) << ";\n";
+  emitAttentionScalars(k, os);
   os << "  EDG_DYNAMIC_SMEM(edg_smem); // " << t.bytes << " bytes\n"
      << "  Elt *sQ = reinterpret_cast<Elt *>(edg_smem + " << t.offQ
      << ");    // [kBM][kLdh]\n"

@@ -235,15 +235,8 @@ void constants(llvm::raw_ostream &os, const Ctx &c, const Tile &t) {
      << "  constexpr int kBM = " << t.bm << ", kBN = " << t.bn
      << ", kThreads = 128, kRowsPerWarp = kBM / 4;\n"
      << "  constexpr int kLdh = " << t.ldh << ", kLds = " << t.lds
-     << ", kLdp = " << t.ldp << ", kLdo = " << t.ldo << ";\n"
-     << "  constexpr float kScale = "
-     << floatLiteral(k.getScale().convertToDouble()) << ";\n";
-  if (auto cap = k.getSoftcap())
-    os << "  constexpr float kCap = " << floatLiteral(cap->convertToDouble())
-       << ";\n";
-  if (auto theta = k.getRopeTheta())
-    os << "  constexpr float kTheta = "
-       << floatLiteral(theta->convertToDouble()) << ";\n";
+     << ", kLdp = " << t.ldp << ", kLdo = " << t.ldo << ";\n";
+  cuda::emitAttentionScalars(k, os);
   os << "  (void)kKv; (void)kGroup; (void)kRowsPerWarp; (void)kLdp; "
         "(void)kLdo;\n"
      << "  EDG_DYNAMIC_SMEM(edg_smem); // " << t.smem.at << " bytes\n"

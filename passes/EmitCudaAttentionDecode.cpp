@@ -107,15 +107,8 @@ LogicalResult cuda::emitAttentionDecode(AttentionKernelOp k,
      << ", kHd = " << hd << ";\n"
      << "  constexpr int kChunk = " << kChunk << ", kBN = " << bn
      << ", kThreads = 128, kLdk = " << ldk << ";\n"
-     << "  constexpr int kRowsPerWarp = (kGroup + 3) / 4;\n"
-     << "  constexpr float kScale = "
-     << floatLiteral(k.getScale().convertToDouble()) << ";\n";
-  if (auto cap = k.getSoftcap())
-    os << "  constexpr float kCap = " << floatLiteral(cap->convertToDouble())
-       << ";\n";
-  if (auto theta = k.getRopeTheta())
-    os << "  constexpr float kTheta = "
-       << floatLiteral(theta->convertToDouble()) << ";\n";
+     << "  constexpr int kRowsPerWarp = (kGroup + 3) / 4;\n";
+  cuda::emitAttentionScalars(k, os);
   os << "  EDG_DYNAMIC_SMEM(edg_smem); // " << bytes << " bytes\n"
      << "  Elt *sQ = reinterpret_cast<Elt *>(edg_smem + " << offQ
      << ");     // [kGroup][kLdk] queries (rotated)\n"

@@ -125,30 +125,14 @@ CudaExecutor::CudaExecutor(const ModelFile &file, const WeightStore &weights,
   for (const LaunchInfo &k : parse_launch_lines(cuda_source(model, file.path())))
     kernels_[k.name] = k;
   device_.load_kernels(model, file.path());
-  try {
-    // Functions run one at a time and their results are downloaded before
-    // the next run, so one arena serves them all.
-    if (arena_bytes > 0)
-      arena_ = allocate(size_t(arena_bytes));
-    sync_weights();
-  } catch (...) {
-    for (DevicePtr p : owned_)
-      device_.free(p);
-    throw;
-  }
+  // Functions run one at a time and their results are downloaded before
+  // the next run, so one arena serves them all.
+  if (arena_bytes > 0)
+    arena_ = allocate(size_t(arena_bytes));
+  sync_weights();
 }
 
-CudaExecutor::~CudaExecutor() {
-  for (DevicePtr p : owned_)
-    device_.free(p);
-}
-
-DevicePtr CudaExecutor::allocate(size_t bytes) {
-  DevicePtr p = device_.alloc(bytes);
-  owned_.push_back(p);
-  device_bytes_ += bytes;
-  return p;
-}
+CudaExecutor::~CudaExecutor() = default;
 
 bool CudaExecutor::has_function(const std::string &name) const {
   return find_function(file_.model(), name) != nullptr;

@@ -71,7 +71,7 @@ public:
                           CudaKvCache &cache);
 
   /// Bytes of device memory held: weights, arena, argument buffers.
-  size_t device_bytes() const { return device_bytes_; }
+  size_t device_bytes() const { return memory_.bytes(); }
 
 private:
   std::vector<Tensor> run_steps(const std::string &name,
@@ -91,18 +91,17 @@ private:
                         const std::vector<int64_t> &sizes, CudaKvCache &cache,
                         int64_t &appended);
   void sync_weights();
-  DevicePtr allocate(size_t bytes);
+  DevicePtr allocate(size_t bytes) { return memory_.allocate(bytes); }
 
   const ModelFile &file_;
   const WeightStore &weights_;
   DeviceApi &device_;
+  DeviceAllocations memory_{device_}; // everything below that is on the device
   std::map<std::string, LaunchInfo> kernels_;       // by name
   std::map<int64_t, DevicePtr> weight_ptrs_;         // weight index -> copy
   std::map<int64_t, uint64_t> weight_versions_;
   DevicePtr arena_ = 0;
   std::map<std::string, std::vector<DevicePtr>> argument_ptrs_;
-  std::vector<DevicePtr> owned_;
-  size_t device_bytes_ = 0;
 };
 
 } // namespace edg::cuda

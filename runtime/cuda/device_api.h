@@ -74,6 +74,33 @@ public:
   virtual void synchronize() = 0;
 };
 
+/// Device memory with one owner, freed together when the owner goes (the
+/// executor's weights, arena and argument buffers; a request's KV cache).
+class DeviceAllocations {
+public:
+  explicit DeviceAllocations(DeviceApi &device) : device_(device) {}
+  ~DeviceAllocations() {
+    for (DevicePtr p : owned_)
+      device_.free(p);
+  }
+  DeviceAllocations(const DeviceAllocations &) = delete;
+  DeviceAllocations &operator=(const DeviceAllocations &) = delete;
+
+  DevicePtr allocate(size_t bytes) {
+    DevicePtr p = device_.alloc(bytes);
+    owned_.push_back(p);
+    bytes_ += bytes;
+    return p;
+  }
+  /// Bytes allocated so far.
+  size_t bytes() const { return bytes_; }
+
+private:
+  DeviceApi &device_;
+  std::vector<DevicePtr> owned_;
+  size_t bytes_ = 0;
+};
+
 /// The GPU `ordinal` through libcuda.so.1 and libcublasLt (dlopen'ed on
 /// first use). Throws edg::Error saying what is missing: no driver library,
 /// cuInit failing, no such device, no cuBLASLt.

@@ -13,18 +13,6 @@ CudaKvCache::CudaKvCache(DeviceApi &device, int64_t batch, int64_t capacity)
         capacity, " must be positive");
 }
 
-CudaKvCache::~CudaKvCache() {
-  for (DevicePtr p : owned_)
-    device_.free(p);
-}
-
-DevicePtr CudaKvCache::allocate(size_t bytes) {
-  DevicePtr p = device_.alloc(bytes);
-  owned_.push_back(p);
-  bytes_ += bytes;
-  return p;
-}
-
 const CudaKvCache::Layer &CudaKvCache::layer(const std::string &function,
                                              int step, size_t row_bytes) {
   auto [it, inserted] = layers_.try_emplace({function, step});

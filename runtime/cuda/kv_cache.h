@@ -35,7 +35,6 @@ public:
 
   /// `device` must outlive the cache.
   CudaKvCache(DeviceApi &device, int64_t batch, int64_t capacity);
-  ~CudaKvCache();
   CudaKvCache(const CudaKvCache &) = delete;
   CudaKvCache &operator=(const CudaKvCache &) = delete;
 
@@ -56,17 +55,17 @@ public:
   int64_t decode_launches() const { return decode_launches_; }
   void count_decode() { ++decode_launches_; }
 
-  size_t device_bytes() const { return bytes_; }
+  size_t device_bytes() const { return memory_.bytes(); }
 
 private:
-  DevicePtr allocate(size_t bytes);
+  DevicePtr allocate(size_t bytes) { return memory_.allocate(bytes); }
 
   DeviceApi &device_;
+  DeviceAllocations memory_{device_};
   int64_t batch_, capacity_, length_ = 0, decode_launches_ = 0;
   std::map<std::pair<std::string, int>, Layer> layers_;
   DevicePtr scratch_ = 0;
-  size_t scratch_bytes_ = 0, bytes_ = 0;
-  std::vector<DevicePtr> owned_;
+  size_t scratch_bytes_ = 0;
 };
 
 } // namespace edg::cuda

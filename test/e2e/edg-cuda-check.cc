@@ -27,6 +27,50 @@
 #include <memory>
 #include <string>
 
+namespace {
+
+/// --bench-decode: prints one BENCH line.
+int bench_decode(edg::cuda::DeviceApi &dev, const std::string &model,
+                 long prompt, long tokens) {
+  auto r = edg::conformance::bench_decode(model, dev, prompt, tokens);
+  std::printf("device: %s\n", dev.describe().c_str());
+  std::printf("BENCH decode batch 1, KV cache, prompt %lld: %lld tokens in "
+              "%.1f ms, %.2f ms/token, %.1f tokens/s (%lld decode attention "
+              "launches)\n",
+              (long long)r.prompt, (long long)r.tokens, r.seconds * 1e3,
+              r.seconds * 1e3 / double(r.tokens), double(r.tokens) / r.seconds,
+              (long long)r.decode_launches);
+  return 0;
+}
+
+/// The fixture checks: one line per check; 1 on any failure.
+int check_fixture(edg::cuda::DeviceApi &dev, const std::string &model,
+                  const std::string &fixture, double tol, bool generate) {
+  auto checks = edg::conformance::run_device_conformance(model, fixture, dev,
+                                                         tol, generate);
+  std::printf("device: %s\n", dev.describe().c_str());
+  int failures = 0;
+  for (const auto &c : checks) {
+    failures += !c.ok;
+    if (c.what == "greedy generation")
+      std::printf("%s %-24s%s\n     KV cache: %lld one-token steps, %lld "
+                  "decode attention launches, %.1f tokens/s\n",
+                  c.ok ? "PASS" : "FAIL", c.what.c_str(), c.detail.c_str(),
+                  (long long)c.decode_steps, (long long)c.decode_launches,
+                  c.decode_seconds > 0 ? double(c.decode_steps) / c.decode_seconds
+                                       : 0.0);
+    else
+      std::printf("%s %-24s rel %.3e (tol %.0e)%s%s\n", c.ok ? "PASS" : "FAIL",
+                  c.what.c_str(), c.rel_err, tol, c.detail.empty() ? "" : "  ",
+                  c.detail.c_str());
+  }
+  std::printf("%s: %d failure%s\n", fixture.c_str(), failures,
+              failures == 1 ? "" : "s");
+  return failures ? 1 : 0;
+}
+
+} // namespace
+
 int main(int argc, char **argv) {
   std::string device = "cuda";
   double tol = 1e-4;
@@ -58,56 +102,14 @@ int main(int argc, char **argv) {
                          "[--prompt=P] [--device=cuda|emu]\n");
     return 2;
   }
-  if (bench > 0) {
-    try {
-      std::unique_ptr<edg::cuda::DeviceApi> dev;
-      if (device == "emu")
-        dev = std::make_unique<edg::cuda_emu::EmuDevice>();
-      else
-        dev = edg::cuda::open_cuda_device(0);
-      auto r = edg::conformance::bench_decode(paths[0], *dev, prompt, bench);
-      std::printf("device: %s\n", dev->describe().c_str());
-      std::printf("BENCH decode batch 1, KV cache, prompt %lld: %lld tokens in "
-                  "%.1f ms, %.2f ms/token, %.1f tokens/s (%lld decode attention "
-                  "launches)\n",
-                  (long long)r.prompt, (long long)r.tokens, r.seconds * 1e3,
-                  r.seconds * 1e3 / double(r.tokens), double(r.tokens) / r.seconds,
-                  (long long)r.decode_launches);
-    } catch (const std::exception &e) {
-      std::fprintf(stderr, "edg-cuda-check: error: %s\n", e.what());
-      return 2;
-    }
-    return 0;
-  }
-  int failures = 0;
   try {
-    std::unique_ptr<edg::cuda::DeviceApi> dev;
-    if (device == "emu")
-      dev = std::make_unique<edg::cuda_emu::EmuDevice>();
-    else
-      dev = edg::cuda::open_cuda_device(0);
-    auto checks = edg::conformance::run_device_conformance(paths[0], paths[1],
-                                                           *dev, tol, generate);
-    std::printf("device: %s\n", dev->describe().c_str());
-    for (const auto &c : checks) {
-      failures += !c.ok;
-      if (c.what == "greedy generation")
-        std::printf("%s %-24s%s\n     KV cache: %lld one-token steps, %lld "
-                    "decode attention launches, %.1f tokens/s\n",
-                    c.ok ? "PASS" : "FAIL", c.what.c_str(), c.detail.c_str(),
-                    (long long)c.decode_steps, (long long)c.decode_launches,
-                    c.decode_seconds > 0 ? double(c.decode_steps) / c.decode_seconds
-                                         : 0.0);
-      else
-        std::printf("%s %-24s rel %.3e (tol %.0e)%s%s\n", c.ok ? "PASS" : "FAIL",
-                    c.what.c_str(), c.rel_err, tol, c.detail.empty() ? "" : "  ",
-                    c.detail.c_str());
-    }
+    std::unique_ptr<edg::cuda::DeviceApi> dev =
+        device == "emu" ? std::make_unique<edg::cuda_emu::EmuDevice>()
+                        : edg::cuda::open_cuda_device(0);
+    return bench > 0 ? bench_decode(*dev, paths[0], prompt, bench)
+                     : check_fixture(*dev, paths[0], paths[1], tol, generate);
   } catch (const std::exception &e) {
     std::fprintf(stderr, "edg-cuda-check: error: %s\n", e.what());
     return 2;
   }
-  std::printf("%s: %d failure%s\n", paths[1].c_str(), failures,
-              failures == 1 ? "" : "s");
-  return failures ? 1 : 0;
 }
