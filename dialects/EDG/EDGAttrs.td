@@ -39,6 +39,17 @@ def EDG_Activation : I32EnumAttr<"Activation", "MLP activation", [
   let genSpecializedAttr = 0;
 }
 
+// Which operand of a library GEMM is transposed (cuBLAS spelling, row-major
+// operands): nt y[M,N] = a[M,K] b[N,K]^T (edg.linear), nn y = a[M,K] b[K,N]
+// (input gradients), tn y = a[K,M]^T b[K,N] (weight gradients, K = rows).
+def EDG_GemmForm : I32EnumAttr<"GemmForm", "library GEMM operand layout", [
+    I32EnumAttrCase<"nt", 0>,
+    I32EnumAttrCase<"nn", 1>,
+    I32EnumAttrCase<"tn", 2>]> {
+  let cppNamespace = "::mlir::edg";
+  let genSpecializedAttr = 0;
+}
+
 //===----------------------------------------------------------------------===//
 // Attributes
 //===----------------------------------------------------------------------===//

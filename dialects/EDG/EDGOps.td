@@ -203,5 +203,6 @@ def EDG_CrossEntropyOp : EDG_Op<"cross_entropy", [Pure]> {
 
 include "dialects/EDG/EDGTrainOps.td"
 include "dialects/EDG/EDGTensorOps.td"
+include "dialects/EDG/EDGTensorGradOps.td"
 
 #endif // EDG_OPS_TD

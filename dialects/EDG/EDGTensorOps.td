@@ -237,14 +237,19 @@ def EDG_LaunchOp : EDG_Op<"launch", [
 
 def EDG_GemmOp : EDG_Op<"gemm", [
     DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
-  let summary = "library GEMM y = a b^T (cuBLASLt on CUDA, BLAS on CPU)";
+  let summary = "library GEMM (cuBLASLt on CUDA, BLAS on CPU)";
   let description = [{
-    a [..., k], b [n, k], result [..., n], fp32 accumulation. `epilogue`
+    `form` nt (default, edg.linear): a [..., k], b [n, k], result [..., n].
+    nn (edg.linear_grad_input): a [..., k], b [k, n], result [..., n].
+    tn (edg.linear_grad_weight): a [..., m], b [..., n] over the same rows,
+    result [m, n] summed over the rows. fp32 accumulation. `epilogue`
     names an elementwise `edg.kernel` the runtime runs in place on the result
     right after the GEMM (the final-logit soft-cap).
   }];
   let arguments = (ins AnyRankedTensor:$a, AnyRankedTensor:$b,
-                       OptionalAttr<FlatSymbolRefAttr>:$epilogue);
+                       OptionalAttr<FlatSymbolRefAttr>:$epilogue,
+                       DefaultValuedAttr<EnumAttr<EDG_Dialect, EDG_GemmForm,
+                         "gemm_form">, "::mlir::edg::GemmForm::nt">:$form);
   let results = (outs AnyRankedTensor:$result);
   let assemblyFormat = [{
     $a `,` $b attr-dict `:` functional-type(operands, results)
