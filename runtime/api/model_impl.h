@@ -38,6 +38,22 @@ struct Model::Impl {
   TrainOverrides overrides;
 };
 
+/// What the runtime's own tools reach behind the public API: the test tools
+/// run a Model on the emulated CUDA device of test/cuda_emu this way.
+struct ModelInternals {
+  static Model::Impl &of(Model &m) { return *m.impl_; }
+  /// Runs every entry point with a device schedule on `device` from now on
+  /// (the weights must be bound; they are uploaded here).
+  static void use_device(Model &m, std::unique_ptr<cuda::DeviceApi> device) {
+    Model::Impl &impl = of(m);
+    impl.cuda_executor.reset();
+    impl.device = std::move(device);
+    impl.cuda_executor = std::make_unique<cuda::CudaExecutor>(
+        impl.file, impl.weights, *impl.device);
+    impl.use_cuda = true;
+  }
+};
+
 } // namespace edg
 
 #endif // EDG_RUNTIME_API_MODEL_IMPL_H

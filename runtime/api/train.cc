@@ -3,12 +3,14 @@
 //
 // Maps a TrainBatch onto the arguments of the training entry points (by the
 // names edg-build-objective gave them, recorded in model.bin), runs
-// train_step / grad_step / loss through the CPU executor with the training
-// state, and saves or restores checkpoints (runtime/core/train_state.h).
+// grad_step and loss on the selected backend (CUDA when their device
+// schedules exist) and train_step through the CPU executor with the training
+// state (on CUDA: grad_step on the device, the optimizer on the host), and saves or restores checkpoints (runtime/core/train_state.h).
 //===----------------------------------------------------------------------===//
 #include "runtime/api/model_impl.h"
 
 #include "runtime/core/status.h"
+#include "runtime/cpu/train_steps.h"
 
 #include <filesystem>
 
@@ -134,6 +136,27 @@ TrainState &state_of(const ModelFile &file, WeightStore &weights,
   }
   return *train;
 }
+
+/// Model::train_step on CUDA.
+float device_train_step(const ModelFile &file, cuda::CudaExecutor &cuda,
+                        const TrainBatch &batch, TrainState &state) {
+  // The forward and backward passes (all but a few percent of the FLOPs) run
+  // on the device; train_step's optimizer (clip_grad_norm, AdamW) has no
+  // device schedule yet and runs on the host's fp32 master weights, which
+  // the executor uploads again before the next step (WeightStore versions).
+  const fb::Function &fn = entry(file, "grad_step");
+  check(fn.grad_weights() != nullptr, file.path(),
+        ": grad_step does not list its weights (rebuild with edg-autodiff)");
+  std::vector<Tensor> out =
+      cuda.run("grad_step", arguments(file, fn, batch));
+  const float loss = out.at(0).data<float>()[0];
+  std::vector<int32_t> weights(fn.grad_weights()->begin(),
+                               fn.grad_weights()->end());
+  std::vector<Tensor> grads(std::make_move_iterator(out.begin() + 1),
+                            std::make_move_iterator(out.end()));
+  cpu::apply_optimizer(entry(file, "train_step"), state, weights, grads);
+  return loss;
+}
 } // namespace
 
 float Model::train_step(const TrainBatch &batch) {
@@ -145,6 +168,9 @@ float Model::train_step(const TrainBatch &batch) {
   options.train = &state;
   ++state.global_step; // the adamw steps see the 1-based step number
   try {
+    if (cuda::CudaExecutor *cuda = impl_->cuda();
+        cuda && cuda->has_function("grad_step"))
+      return device_train_step(impl_->file, *cuda, batch, state);
     std::vector<Tensor> out = impl_->executor->run("train_step", args, options);
     return out.at(0).data<float>()[0];
   } catch (...) {
@@ -159,8 +185,7 @@ Gradients Model::gradients(const TrainBatch &batch) const {
   const fb::Function &fn = entry(impl_->file, "grad_step");
   check(fn.grad_weights() != nullptr, impl_->file.path(),
         ": grad_step does not list its weights (rebuild with edg-autodiff)");
-  std::vector<Tensor> out =
-      impl_->executor->run("grad_step", arguments(impl_->file, fn, batch));
+  std::vector<Tensor> out = run("grad_step", arguments(impl_->file, fn, batch));
   Gradients g;
   g.loss = out.at(0).data<float>()[0];
   const auto *manifest = impl_->file.model().weights();
@@ -174,9 +199,7 @@ Gradients Model::gradients(const TrainBatch &batch) const {
 
 float Model::loss(const TrainBatch &batch) const {
   const fb::Function &fn = entry(impl_->file, "loss");
-  return impl_->executor->run("loss", arguments(impl_->file, fn, batch))
-      .at(0)
-      .data<float>()[0];
+  return run("loss", arguments(impl_->file, fn, batch)).at(0).data<float>()[0];
 }
 
 int64_t Model::train_steps_done() const {

@@ -124,39 +124,46 @@ std::vector<Tensor> distill(const TrainStepArgs &a, bool grad) {
   return out;
 }
 
+/// Clips `grads` in place as clip_grad_norm step `s` says (or the state's
+/// override); returns the norm before clipping.
+float clip_in_place(const fb::Step &s, TrainState *state,
+                    const std::vector<Tensor *> &grads) {
+  std::vector<float *> ptrs;
+  std::vector<int64_t> sizes;
+  for (Tensor *g : grads) {
+    ptrs.push_back(g->data<float>());
+    sizes.push_back(g->numel());
+  }
+  double max_norm = s.max_norm();
+  if (state && state->overrides.max_grad_norm)
+    max_norm = *state->overrides.max_grad_norm;
+  float norm = clip_grad_norm(ptrs, sizes, float(max_norm));
+  if (state)
+    state->last_grad_norm = norm;
+  return norm;
+}
+
 std::vector<Tensor> clip(const TrainStepArgs &a) {
   std::vector<Tensor> out;
   out.push_back(scalar(0.0f));
-  std::vector<float *> ptrs;
-  std::vector<int64_t> sizes;
+  std::vector<Tensor *> grads;
   for (const Tensor *g : a.inputs) {
     out.push_back(g->clone());
-    ptrs.push_back(out.back().data<float>());
-    sizes.push_back(out.back().numel());
+    grads.push_back(&out.back());
   }
-  double max_norm = a.step.max_norm();
-  if (a.state && a.state->overrides.max_grad_norm)
-    max_norm = *a.state->overrides.max_grad_norm;
-  float norm = clip_grad_norm(ptrs, sizes, float(max_norm));
-  out[0].data<float>()[0] = norm;
-  if (a.state)
-    a.state->last_grad_norm = norm;
+  // `out` no longer grows: the pointers stay valid.
+  out[0].data<float>()[0] = clip_in_place(a.step, a.state, grads);
   return out;
 }
 
-void adamw(const TrainStepArgs &a) {
-  const fb::Step &s = a.step;
-  check(a.state != nullptr, where(s),
-        ": adamw_update needs a training state; run the step through "
-        "Model::train_step");
-  TrainState &st = *a.state;
+/// adamw_update step `s` of weight `index` with gradient `g`.
+void adamw_update(const fb::Step &s, TrainState &st, int32_t index,
+                  const Tensor &g) {
   const int64_t t = st.global_step; // 1-based number of this step
   if (t <= s.frozen_steps())
     return; // the paper's warm-up freeze
   const TrainOverrides &o = st.overrides;
-  int32_t index = a.weight_ids.at(0);
   Tensor &w = st.weights().get(index);
-  const Tensor &g = *a.inputs[0];
   check(g.shape() == w.shape(), where(s), ": gradient ", shape_str(g.shape()),
         " does not match weight ", shape_str(w.shape()));
   AdamWParams p;
@@ -172,7 +179,40 @@ void adamw(const TrainStepArgs &a) {
   adamw_step(w.data<float>(), g.data<float>(), st.exp_avg(index).data<float>(),
              st.exp_avg_sq(index).data<float>(), w.numel(), p);
 }
+
+void adamw(const TrainStepArgs &a) {
+  check(a.state != nullptr, where(a.step),
+        ": adamw_update needs a training state; run the step through "
+        "Model::train_step");
+  adamw_update(a.step, *a.state, a.weight_ids.at(0), *a.inputs[0]);
+}
 } // namespace
+
+void apply_optimizer(const schema::Function &train_step, TrainState &state,
+                     const std::vector<int32_t> &weights,
+                     std::vector<Tensor> &grads) {
+  check(weights.size() == grads.size(), "apply_optimizer: ", weights.size(),
+        " weights but ", grads.size(), " gradients");
+  auto grad_of = [&](int32_t w) -> Tensor & {
+    for (size_t i = 0; i < weights.size(); ++i)
+      if (weights[i] == w)
+        return grads[i];
+    fail("train_step updates weight #", w, " but no gradient was given for it");
+  };
+  for (const fb::Step *s : *train_step.steps()) {
+    if (s->op() == fb::OpKind::clip_grad_norm) {
+      std::vector<Tensor *> all;
+      for (Tensor &g : grads)
+        all.push_back(&g);
+      clip_in_place(*s, &state, all);
+    } else if (s->op() == fb::OpKind::adamw_update) {
+      check(s->weights() && s->weights()->size() == 1, where(*s),
+            ": adamw_update names no weight");
+      int32_t w = s->weights()->Get(0);
+      adamw_update(*s, state, w, grad_of(w));
+    }
+  }
+}
 
 bool is_train_step(schema::OpKind kind) {
   return int(kind) >= int(fb::OpKind::embed_grad) &&

@@ -41,6 +41,15 @@ bool is_train_step(schema::OpKind kind);
 /// a training state (call Model::train_step, not run("train_step")).
 std::vector<Tensor> run_train_step(const TrainStepArgs &args);
 
+/// The optimizer of `train_step` (its clip_grad_norm and adamw_update steps,
+/// in order, with their compiled hyperparameters and the state's overrides)
+/// applied to gradients computed elsewhere: grad_step on a device.
+/// `grads[i]` is the gradient of manifest weight `weights[i]`; they are
+/// clipped in place. state.global_step must already count this step.
+void apply_optimizer(const schema::Function &train_step, TrainState &state,
+                     const std::vector<int32_t> &weights,
+                     std::vector<Tensor> &grads);
+
 } // namespace edg::cpu
 
 #endif // EDG_RUNTIME_CPU_TRAIN_STEPS_H

@@ -70,7 +70,8 @@ private:
   cublasLtHandle_t lt_ = nullptr;
   CUdeviceptr workspace_ = 0;
   size_t workspace_bytes_ = size_t(32) << 20;
-  std::map<std::tuple<int64_t, int64_t, int64_t, GemmType>, Plan> plans_;
+  std::map<std::tuple<int64_t, int64_t, int64_t, GemmType, bool, bool>, Plan>
+      plans_;
 };
 
 DriverDevice::DriverDevice(int ordinal) : ordinal_(ordinal) {
@@ -225,19 +226,32 @@ void DriverDevice::launch(const std::string &kernel, GridShape grid,
 }
 
 const DriverDevice::Plan &DriverDevice::plan(const GemmDesc &g) {
-  auto key = std::make_tuple(g.M, g.N, g.K, g.type);
+  auto key = std::make_tuple(g.M, g.N, g.K, g.type, g.transpose_x, g.transpose_w);
   auto it = plans_.find(key);
   if (it != plans_.end())
     return it->second;
   Plan p;
   // fp32 storage computes in fp32 (no TF32): the 1e-4 conformance needs it.
   EDG_LT(cublasLtMatmulDescCreate, &p.desc, CUBLAS_COMPUTE_32F, CUDA_R_32F);
-  cublasOperation_t transpose = CUBLAS_OP_T;
+  // Row-major y[M, N] is column-major y^T[N, M] = op(w)^T op(x)^T, so w is
+  // cuBLAS's A and x its B. A row-major [r, c] matrix is a column-major
+  // c x r one: w [N, K] needs OP_T, w [K, N] none; x [M, K] none, x [K, M]
+  // OP_T.
+  cublasOperation_t opA = g.transpose_w ? CUBLAS_OP_T : CUBLAS_OP_N;
+  cublasOperation_t opB = g.transpose_x ? CUBLAS_OP_T : CUBLAS_OP_N;
   EDG_LT(cublasLtMatmulDescSetAttribute, p.desc, CUBLASLT_MATMUL_DESC_TRANSA,
-         &transpose, sizeof(transpose));
+         &opA, sizeof(opA));
+  EDG_LT(cublasLtMatmulDescSetAttribute, p.desc, CUBLASLT_MATMUL_DESC_TRANSB,
+         &opB, sizeof(opB));
   cudaDataType_t t = lt_type(g.type);
-  EDG_LT(cublasLtMatrixLayoutCreate, &p.w, t, uint64_t(g.K), uint64_t(g.N), g.K);
-  EDG_LT(cublasLtMatrixLayoutCreate, &p.x, t, uint64_t(g.K), uint64_t(g.M), g.K);
+  if (g.transpose_w)
+    EDG_LT(cublasLtMatrixLayoutCreate, &p.w, t, uint64_t(g.K), uint64_t(g.N), g.K);
+  else
+    EDG_LT(cublasLtMatrixLayoutCreate, &p.w, t, uint64_t(g.N), uint64_t(g.K), g.N);
+  if (g.transpose_x)
+    EDG_LT(cublasLtMatrixLayoutCreate, &p.x, t, uint64_t(g.M), uint64_t(g.K), g.M);
+  else
+    EDG_LT(cublasLtMatrixLayoutCreate, &p.x, t, uint64_t(g.K), uint64_t(g.M), g.K);
   EDG_LT(cublasLtMatrixLayoutCreate, &p.y, t, uint64_t(g.N), uint64_t(g.M), g.N);
   cublasLtMatmulPreference_t pref = nullptr;
   EDG_LT(cublasLtMatmulPreferenceCreate, &pref);
@@ -250,7 +264,8 @@ const DriverDevice::Plan &DriverDevice::plan(const GemmDesc &g) {
          1, &result, &found);
   cublaslt_symbols().cublasLtMatmulPreferenceDestroy(pref);
   check(found > 0, "cublasLtMatmulAlgoGetHeuristic: no algorithm for y[", g.M,
-        ", ", g.N, "] = x[", g.M, ", ", g.K, "] w[", g.N, ", ", g.K, "]^T");
+        ", ", g.N, "] = x", g.transpose_x ? "^T" : "", " w",
+        g.transpose_w ? "^T" : "", " (K = ", g.K, ")");
   p.algo = result.algo;
   return plans_.emplace(key, p).first->second;
 }
@@ -258,6 +273,10 @@ const DriverDevice::Plan &DriverDevice::plan(const GemmDesc &g) {
 void DriverDevice::gemm(const GemmDesc &g) {
   if (g.M == 0 || g.N == 0)
     return;
+  if (g.K == 0) { // an empty sum (no rows): cuBLASLt rejects K = 0
+    memset(g.y, 0, size_t(g.M * g.N) * (g.type == GemmType::f32 ? 4 : 2));
+    return;
+  }
   bind();
   const Plan &p = plan(g);
   const float alpha = 1.0f, beta = 0.0f;

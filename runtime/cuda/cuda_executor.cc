@@ -178,6 +178,24 @@ void CudaExecutor::launch(const LaunchInfo &k, std::vector<uint64_t> ptrs,
                  size_t(k.smem), ptrs);
 }
 
+void CudaExecutor::attention_backward(const std::string &base,
+                                      const std::vector<uint64_t> &p,
+                                      const std::vector<int64_t> &sizes) {
+  // p: q, k, v, positions, key_valid, out, dout | dq, dk, dv, lse, delta.
+  enum { q, k, v, pos, kv, o, dout, dq, dk, dv, lse, delta };
+  check(p.size() == 12, "attention_backward step of ", base, " has ", p.size(),
+        " buffers, not 12");
+  launch(kernel(base + "_bwd_stats"),
+         {p[q], p[k], p[pos], p[kv], p[o], p[dout], p[lse], p[delta]}, sizes);
+  launch(kernel(base + "_bwd_dkdv"),
+         {p[q], p[k], p[v], p[pos], p[kv], p[dout], p[lse], p[delta], p[dk],
+          p[dv]},
+         sizes);
+  launch(kernel(base + "_bwd_dq"),
+         {p[q], p[k], p[v], p[pos], p[kv], p[dout], p[lse], p[delta], p[dq]},
+         sizes);
+}
+
 std::vector<Tensor> CudaExecutor::run(const std::string &name,
                                       const std::vector<const Tensor *> &args) {
   return run_steps(name, args, nullptr);
@@ -188,7 +206,8 @@ std::vector<Tensor> CudaExecutor::run_steps(const std::string &name,
                                             CudaKvCache *cache) {
   const fb::DeviceFunction *fn = find_function(file_.model(), name);
   check(fn != nullptr, file_.path(), ": no kernel-level schedule for '", name,
-        "' (compile with --target=cuda or all; training steps have none)");
+        "' (compile with --target=cuda or all; an entry point holding ops no "
+        "device schedule covers, such as the optimizer, has none)");
   const auto &buffers = *fn->buffers();
   const size_t nargs = fn->arguments() ? fn->arguments()->size() : 0;
   check(args.size() == nargs, "entry point '", name, "' takes ", nargs,
@@ -255,7 +274,13 @@ std::vector<Tensor> CudaExecutor::run_steps(const std::string &name,
       ptrs.push_back(address(id));
     switch (s->kind()) {
     case fb::DeviceStepKind::launch:
+      if (s->zero_outputs()) // scatter-add kernels accumulate into zeros
+        for (int32_t id : *s->outputs())
+          device_.memset(address(id), 0, buffer_bytes(*buffers[uint32_t(id)], dims));
       launch(kernel(s->kernel()->str()), ptrs, sizes);
+      break;
+    case fb::DeviceStepKind::attention_backward:
+      attention_backward(s->kernel()->str(), ptrs, sizes);
       break;
     case fb::DeviceStepKind::attention: {
       const LaunchInfo &k = kernel(s->kernel()->str());
@@ -269,6 +294,7 @@ std::vector<Tensor> CudaExecutor::run_steps(const std::string &name,
       g.M = sizes[0], g.N = sizes[1], g.K = sizes[2];
       g.type = gemm_type(buffers[uint32_t(s->inputs()->Get(0))]->dtype());
       g.x = ptrs[0], g.w = ptrs[1], g.y = ptrs[2];
+      g.transpose_x = s->transpose_x(), g.transpose_w = s->transpose_w();
       device_.gemm(g);
       if (s->epilogue() && s->epilogue()->size()) // in place on y [M, N]
         launch(kernel(s->epilogue()->str()), {g.y, g.y}, {g.M * g.N});

@@ -80,6 +80,11 @@ private:
   const LaunchInfo &kernel(const std::string &name) const;
   void launch(const LaunchInfo &k, std::vector<uint64_t> ptrs,
               const std::vector<int64_t> &sizes);
+  /// The three backward kernels of attention kernel `base` (stats, dK/dV,
+  /// dQ) for an attention_backward step's 12 buffers; sizes {B, T, S}.
+  void attention_backward(const std::string &base,
+                          const std::vector<uint64_t> &ptrs,
+                          const std::vector<int64_t> &sizes);
   /// Attention step `step` of `fn` in a cached run (cuda_executor_cached.cc):
   /// appends its keys/values to the cache when it is a causal
   /// self-attention with generated cache kernels (setting `appended` to its

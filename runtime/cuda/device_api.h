@@ -31,13 +31,16 @@ using DevicePtr = uint64_t;
 /// Storage type of a GEMM's x, w and y; accumulation is always fp32.
 enum class GemmType { f32, bf16, f16 };
 
-/// y[M, N] = x[M, K] * w[N, K]^T, all row-major and contiguous, fp32
+/// y[M, N] = op(x) * op(w), all row-major and contiguous, fp32
 /// accumulation, y rounded once to its storage type (cuBLASLt's semantics
-/// for edg.gemm; fp32 without TF32).
+/// for edg.gemm; fp32 without TF32). x is [M, K], or [K, M] when
+/// `transpose_x` (weight gradients: dW = dY^T X over the rows); w is [N, K]
+/// when `transpose_w` (y = x W^T, the forward), else [K, N] (dX = dY W).
 struct GemmDesc {
   int64_t M = 0, N = 0, K = 0;
   GemmType type = GemmType::f32;
   DevicePtr x = 0, w = 0, y = 0;
+  bool transpose_x = false, transpose_w = true;
 };
 
 class DeviceApi {

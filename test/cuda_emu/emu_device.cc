@@ -137,7 +137,14 @@ void EmuDevice::gemm(const cuda::GemmDesc &g) {
   std::vector<float> x = widen(reinterpret_cast<const void *>(g.x), g.M * g.K, g.type);
   std::vector<float> w = widen(reinterpret_cast<const void *>(g.w), g.N * g.K, g.type);
   std::vector<float> y(size_t(g.M * g.N));
-  cpu::sgemm_nt(g.M, g.N, g.K, x.data(), g.K, w.data(), g.K, y.data(), g.N);
+  if (g.transpose_x && !g.transpose_w)        // x [K, M], w [K, N]
+    cpu::sgemm_tn(g.M, g.N, g.K, x.data(), g.M, w.data(), g.N, y.data(), g.N);
+  else if (!g.transpose_x && !g.transpose_w)  // x [M, K], w [K, N]
+    cpu::sgemm_nn(g.M, g.N, g.K, x.data(), g.K, w.data(), g.N, y.data(), g.N);
+  else if (!g.transpose_x)                    // x [M, K], w [N, K]
+    cpu::sgemm_nt(g.M, g.N, g.K, x.data(), g.K, w.data(), g.K, y.data(), g.N);
+  else
+    throw Error("emulated gemm: x^T w^T is not a form edg.gemm lowers to");
   void *out = reinterpret_cast<void *>(g.y);
   if (g.type == GemmType::f32) {
     std::memcpy(out, y.data(), y.size() * 4);

@@ -15,8 +15,10 @@
 //===----------------------------------------------------------------------===//
 #include "test/e2e/conformance_train.h"
 
+#include "runtime/api/model_impl.h"
 #include "runtime/core/safetensors.h"
 #include "runtime/include/edg/edg.h"
+#include "test/cuda_emu/emu_device.h"
 
 #include <nlohmann/json.hpp>
 
@@ -204,7 +206,7 @@ int run_adamw(edg::Model &model, const edg::SafetensorsFile &ref,
 
 int run_train_conformance(const std::string &model_path,
                           const std::string &dir, const std::string &mode,
-                          double tol, bool verbose) {
+                          double tol, bool verbose, bool emulated_cuda) {
   edg::Model model = edg::Model::load(model_path);
   edg::check(model.is_trainable(), model_path,
              ": no train_step; compile a module built with "
@@ -212,7 +214,17 @@ int run_train_conformance(const std::string &model_path,
   model.bind_weights({dir + "/model.safetensors"});
   edg::SafetensorsFile ref =
       edg::SafetensorsFile::open(dir + "/reference.safetensors");
-  if (mode == "--grads")
-    return run_grads(model, ref, tol, verbose);
-  return run_adamw(model, ref, dir, tol, verbose);
+  if (!emulated_cuda)
+    return mode == "--grads" ? run_grads(model, ref, tol, verbose)
+                             : run_adamw(model, ref, dir, tol, verbose);
+  auto owned = std::make_unique<edg::cuda_emu::EmuDevice>();
+  edg::cuda_emu::EmuDevice &emu = *owned;
+  edg::ModelInternals::use_device(model, std::move(owned));
+  int failures = mode == "--grads" ? run_grads(model, ref, tol, verbose)
+                                   : run_adamw(model, ref, dir, tol, verbose);
+  // Proof that the device ran the step: a schedule-less entry point would
+  // have fallen back to the CPU and launched nothing.
+  std::printf("emulated CUDA: %d kernel launches, %d GEMMs\n", emu.launches(),
+              emu.gemms());
+  return failures;
 }

@@ -183,6 +183,7 @@ public:
 
 private:
   struct Impl;
+  friend struct ModelInternals; // the runtime's own tools (model_impl.h)
   explicit Model(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
