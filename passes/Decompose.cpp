@@ -19,7 +19,7 @@
 // The soft-cap of attention scores stays an attribute of sdpa: it must run
 // between the scale and the mask (§4.6), inside the attention core.
 //===----------------------------------------------------------------------===//
-#include "passes/KernelUtils.h"
+#include "passes/DecomposeUtils.h"
 #include "passes/Passes.h"
 
 namespace mlir::edg {
@@ -32,93 +32,39 @@ using namespace mlir::edg;
 
 namespace {
 
-/// `base.suffix` as a NameLoc wrapping the original location, so emitted
-/// kernels and diagnostics name the HF sub-module ("...self_attn.q_proj").
-Location childLoc(Location loc, StringRef suffix) {
-  std::string base = locationName(loc);
-  if (base.empty())
-    return loc;
-  return NameLoc::get(StringAttr::get(loc.getContext(), base + "." + suffix),
-                      loc);
-}
-
-/// tensor<[x dims except last] x width x elt>.
-RankedTensorType withWidth(Value x, int64_t width) {
-  auto t = cast<RankedTensorType>(x.getType());
-  SmallVector<int64_t> shape(t.getShape());
-  shape.back() = width;
-  return RankedTensorType::get(shape, t.getElementType());
-}
-
-Value linear(OpBuilder &b, Location loc, Value x, Value w) {
-  int64_t out = cast<RankedTensorType>(w.getType()).getDimSize(0);
-  return b.create<LinearOp>(loc, withWidth(x, out), x, w, FloatAttr())
-      .getResult();
-}
+// The forward pieces live in DecomposeUtils.h: edg-decompose-grads rebuilds
+// them, op for op, inside the gradient ops.
 
 void decompose(SelfAttentionOp op) {
   OpBuilder b(op);
-  Location loc = op.getLoc();
-  int64_t H = op.getNumHeads(), hd = op.getHeadDim();
-  Value x = op.getInput(), pos = op.getPositions();
-  Value q = linear(b, childLoc(loc, "q_proj"), x, op.getQProj());
-  Value k = linear(b, childLoc(loc, "k_proj"), x, op.getKProj());
-  Value v = linear(b, childLoc(loc, "v_proj"), x, op.getVProj());
-  auto hdAttr = b.getI64IntegerAttr(hd);
-  q = b.create<RopeOp>(childLoc(loc, "rope_q"), q.getType(), q, pos, hdAttr,
-                       op.getRopeThetaAttr());
-  k = b.create<RopeOp>(childLoc(loc, "rope_k"), k.getType(), k, pos, hdAttr,
-                       op.getRopeThetaAttr());
-  Value o = b.create<SdpaOp>(childLoc(loc, "sdpa"), withWidth(x, H * hd), q, k,
-                             v, pos, op.getKeyValid(), op.getNumHeadsAttr(),
-                             op.getNumKvHeadsAttr(), op.getHeadDimAttr(),
-                             op.getScaleAttr(), op.getSoftcapAttr(),
-                             op.getMaskAttr(), FloatAttr());
-  Value y = linear(b, childLoc(loc, "o_proj"), o, op.getOProj());
+  AttentionCore c = buildSelfAttentionCore(b, op);
+  Value y =
+      buildLinear(b, childLoc(op.getLoc(), "o_proj"), c.out, op.getOProj());
   op.replaceAllUsesWith(y);
   op.erase();
 }
 
 void decompose(CrossAttentionOp op) {
   OpBuilder b(op);
-  Location loc = op.getLoc();
-  int64_t H = op.getNumHeads(), hd = op.getHeadDim();
-  Value x = op.getInput(), enc = op.getEncoder();
-  Value q = linear(b, childLoc(loc, "q_proj"), x, op.getQProj());
-  Value k = linear(b, childLoc(loc, "k_proj"), enc, op.getKProj());
-  Value v = linear(b, childLoc(loc, "v_proj"), enc, op.getVProj());
-  // Cross-attention: no RoPE, no causality; only encoder padding masks keys.
-  auto mask = MaskAttr::get(op.getContext(), MaskKind::bidirectional, 0);
-  Value o = b.create<SdpaOp>(childLoc(loc, "sdpa"), withWidth(x, H * hd), q, k,
-                             v, Value(), op.getEncoderValid(),
-                             op.getNumHeadsAttr(), op.getNumKvHeadsAttr(),
-                             op.getHeadDimAttr(), op.getScaleAttr(),
-                             op.getSoftcapAttr(), mask, FloatAttr());
-  Value y = linear(b, childLoc(loc, "o_proj"), o, op.getOProj());
+  AttentionCore c = buildCrossAttentionCore(b, op);
+  Value y =
+      buildLinear(b, childLoc(op.getLoc(), "o_proj"), c.out, op.getOProj());
   op.replaceAllUsesWith(y);
   op.erase();
 }
 
 void decompose(MlpOp op) {
   OpBuilder b(op);
-  Location loc = op.getLoc();
-  Value x = op.getInput();
-  Value g = linear(b, childLoc(loc, "gate_proj"), x, op.getGateProj());
-  Value u = linear(b, childLoc(loc, "up_proj"), x, op.getUpProj());
-  // The gate gets the activation (MODEL_SPEC §4.9); HF names it act_fn.
-  Value a = b.create<GeluTanhOp>(childLoc(loc, "act_fn"), g.getType(), g);
-  Value m = b.create<MulOp>(childLoc(loc, "mul"), a.getType(), a, u);
-  Value y = linear(b, childLoc(loc, "down_proj"), m, op.getDownProj());
+  MlpCore c = buildMlpCore(b, op);
+  Value y = buildLinear(b, childLoc(op.getLoc(), "down_proj"), c.prod,
+                        op.getDownProj());
   op.replaceAllUsesWith(y);
   op.erase();
 }
 
 void decompose(LmHeadOp op) {
   OpBuilder b(op);
-  Location loc = op.getLoc();
-  Value y = linear(b, loc, op.getInput(), op.getTable());
-  if (auto cap = op.getFinalSoftcapAttr())
-    y = b.create<SoftcapOp>(childLoc(loc, "final_softcap"), y.getType(), y, cap);
+  Value y = buildLmHead(b, op);
   op.replaceAllUsesWith(y);
   op.erase();
 }

@@ -161,6 +161,21 @@ void entry(llvm::raw_ostream &os, StringRef name,
   os << "begin, end);\n}\n\nnamespace {\n\n";
 }
 
+/// Whether `k` has a CPU generator: the inference kinds (elementwise, row,
+/// rope, embed) without training ops. The training kernels (rms_norm_grad,
+/// column_sum, embed_grad, cross-entropy, and elementwise gradients) are
+/// device only: the CPU runtime runs training through its hand-written
+/// kernels (runtime/cpu/train_kernels.h), so they are skipped, not refused.
+bool hasCpuGenerator(KernelOp k) {
+  StringRef kind = k.getKind();
+  if (kind != "elementwise" && kind != "row" && kind != "rope" &&
+      kind != "embed")
+    return false;
+  return llvm::none_of(k.getBody().front(), [](Operation &op) {
+    return isa<GeluTanhGradOp, SoftcapGradOp>(op);
+  });
+}
+
 struct TableRow {
   std::string name, kind, signature, origin;
   size_t inputs, outputs;
@@ -177,6 +192,12 @@ LogicalResult mlir::edg::emitCpp(ModuleOp module, llvm::raw_ostream &os) {
   std::vector<TableRow> table;
   for (Operation &op : module.getBody()->getOperations()) {
     if (auto k = dyn_cast<KernelOp>(op)) {
+      if (!hasCpuGenerator(k)) {
+        os << "// " << k.getSymName() << ": " << k.getKind()
+           << " kernel, device only (the CPU trains with runtime/cpu/"
+              "train_kernels.h)\n\n";
+        continue;
+      }
       FunctionType type = k.getFunctionType();
       banner(os, k.getSymName(), k.getKind().str() + " kernel", k.getUses(),
              k.getOrigin(), k.getSignature());

@@ -11,6 +11,8 @@
 //   rope         one thread per (row, head, i < hd/2) rotation pair
 //   embed        one thread per output element
 //
+// the training kernels of EmitCudaTrain.cpp (rms_norm_grad, column_sum,
+// embed_grad, cross_entropy_rows, label_mean, cross_entropy_grad),
 // and the attention kernels of EmitCudaAttention.cpp (forward), plus their
 // backward (EmitCudaAttentionBackward.cpp, modules with @grad_step or
 // @train_step) or KV-cache decode variants (EmitCudaAttentionDecode.cpp,
@@ -68,6 +70,22 @@ __device__ __forceinline__ float edg_gelu_tanh(float u) {
   return 0.5f * u * (1.0f + tanhf(kBeta * (u + kKappa * (u * u * u))));
 }
 
+// Its derivative d gelu / du in ATen's form (GeluBackward, tanh):
+// 0.5 (1 + t) + 0.5 u (1 - t^2) beta (1 + 3 kappa u^2), t = tanh(inner).
+__device__ __forceinline__ float edg_gelu_tanh_grad(float u) {
+  const float kBeta = 0.7978845608028654f, kKappa = 0.044715f;
+  const float u2 = u * u;
+  const float t = tanhf(kBeta * (u + kKappa * u2 * u));
+  return 0.5f * (1.0f + t) +
+         0.5f * u * (1.0f - t * t) * kBeta * (1.0f + 3.0f * kKappa * u2);
+}
+
+// The soft-cap's derivative from its result y = c tanh(x / c): 1 - (y/c)^2.
+__device__ __forceinline__ float edg_softcap_grad(float y, float c) {
+  const float t = y / c;
+  return 1.0f - t * t;
+}
+
 __device__ __forceinline__ float edg_warp_sum(float v) {
 #pragma unroll
   for (int o = 16; o > 0; o >>= 1)
@@ -115,6 +133,13 @@ std::string elementwiseExpr(Operation &op, ArrayRef<std::string> a) {
                                 ")") +
                " * " + c);
   }
+  // Gradients: fp32 inside, one rounding (ATen's opmath for bf16 / f16).
+  if (isa<GeluTanhGradOp>(op))
+    return cuda::roundTo(t, a[1] + " * edg_gelu_tanh_grad(" + a[0] + ")");
+  if (auto s = dyn_cast<SoftcapGradOp>(op))
+    return cuda::roundTo(t, a[1] + " * edg_softcap_grad(" + a[0] + ", " +
+                                floatLiteral(s.getCap().convertToDouble()) +
+                                ")");
   return cuda::roundTo(t, a[0]); // cast
 }
 
@@ -124,7 +149,9 @@ std::string opComment(Operation &op) {
          (where.empty() ? "" : "  [" + where + "]");
 }
 
-std::string params(FunctionType type) {
+} // namespace
+
+std::string cuda::kernelParams(FunctionType type) {
   std::string out;
   for (auto [i, t] : llvm::enumerate(type.getInputs()))
     out += "const " + cuda::storageType(getElementTypeOrSelf(t)) + " *in" +
@@ -135,7 +162,7 @@ std::string params(FunctionType type) {
   return out;
 }
 
-void banner(llvm::raw_ostream &os, KernelOp k, StringRef launch) {
+void cuda::kernelBanner(llvm::raw_ostream &os, KernelOp k, StringRef launch) {
   os << "//===" << std::string(70, '-') << "===//\n"
      << "// " << k.getSymName() << ": " << k.getKind() << " kernel, "
      << k.getUses() << " launch" << (k.getUses() == 1 ? "" : "es") << "\n"
@@ -148,11 +175,15 @@ void banner(llvm::raw_ostream &os, KernelOp k, StringRef launch) {
      << "//===" << std::string(70, '-') << "===//\n";
 }
 
+namespace {
+using cuda::kernelBanner;
+using cuda::kernelParams;
+
 void emitElementwise(KernelOp k, llvm::raw_ostream &os) {
-  banner(os, k, "block=256 smem=0 grid=ceil(n/256)");
+  kernelBanner(os, k, "block=256 smem=0 grid=ceil(n/256)");
   Block &body = k.getBody().front();
   os << "extern \"C\" __global__ void __launch_bounds__(256) " << k.getSymName()
-     << "(" << params(k.getFunctionType()) << "edg_i64 n) {\n"
+     << "(" << kernelParams(k.getFunctionType()) << "edg_i64 n) {\n"
      << "  const edg_i64 stride = (edg_i64)gridDim.x * blockDim.x;\n"
      << "  for (edg_i64 i = (edg_i64)blockIdx.x * blockDim.x + threadIdx.x; "
         "i < n; i += stride) {\n";
@@ -181,12 +212,12 @@ void emitRow(KernelOp k, llvm::raw_ostream &os) {
   int64_t d = k.getRowWidth();
   int64_t block = std::min<int64_t>(256, (d + 31) / 32 * 32);
   int64_t ept = (d + block - 1) / block;
-  banner(os, k, "block=" + std::to_string(block) + " smem=0 grid=rows");
+  kernelBanner(os, k, "block=" + std::to_string(block) + " smem=0 grid=rows");
   Block &body = k.getBody().front();
   int64_t rank =
       cast<RankedTensorType>(k.getFunctionType().getResult(0)).getRank();
   os << "extern \"C\" __global__ void __launch_bounds__(" << block << ") "
-     << k.getSymName() << "(" << params(k.getFunctionType())
+     << k.getSymName() << "(" << kernelParams(k.getFunctionType())
      << "edg_i64 rows) {\n"
      << "  constexpr int kD = " << d << ", kBlock = " << block
      << ", kEpt = " << ept << "; // elements per thread\n"
@@ -248,11 +279,11 @@ void emitRope(KernelOp k, llvm::raw_ostream &os) {
   auto rope = cast<RopeOp>(k.getBody().front().front());
   int64_t width = k.getRowWidth(), hd = rope.getHeadDim();
   Type t = getElementTypeOrSelf(rope.getResult().getType());
-  banner(os, k, "block=256 smem=0 grid=ceil(rows*" +
-                    std::to_string(width / 2) + "/256)");
+  kernelBanner(os, k, "block=256 smem=0 grid=ceil(rows*" +
+                          std::to_string(width / 2) + "/256)");
   auto R = [&](const std::string &e) { return cuda::roundTo(t, e); };
   os << "extern \"C\" __global__ void __launch_bounds__(256) " << k.getSymName()
-     << "(" << params(k.getFunctionType()) << "edg_i64 rows) {\n"
+     << "(" << kernelParams(k.getFunctionType()) << "edg_i64 rows) {\n"
      << "  // in0 [rows, " << width / hd << " heads * " << hd
      << "], in1 positions [rows]; one thread per rotation pair (i, i + hd/2)\n"
      << "  constexpr int kHeads = " << width / hd << ", kHd = " << hd
@@ -282,10 +313,10 @@ void emitEmbed(KernelOp k, llvm::raw_ostream &os) {
   auto embed = cast<EmbedOp>(k.getBody().front().front());
   int64_t d = k.getRowWidth();
   Type t = getElementTypeOrSelf(embed.getResult().getType());
-  banner(os, k, "block=256 smem=0 grid=ceil(rows*" + std::to_string(d) +
-                    "/256)");
+  kernelBanner(os, k, "block=256 smem=0 grid=ceil(rows*" +
+                          std::to_string(d) + "/256)");
   os << "extern \"C\" __global__ void __launch_bounds__(256) " << k.getSymName()
-     << "(" << params(k.getFunctionType()) << "edg_i64 rows) {\n"
+     << "(" << kernelParams(k.getFunctionType()) << "edg_i64 rows) {\n"
      << "  constexpr int kD = " << d << ";\n"
      << "  const edg_i64 total = rows * kD;\n"
      << "  for (edg_i64 idx = (edg_i64)blockIdx.x * blockDim.x + threadIdx.x; "
@@ -332,6 +363,10 @@ LogicalResult mlir::edg::emitCuda(ModuleOp module, llvm::raw_ostream &os) {
   // causal / sliding-causal kernels of inference modules.
   const bool training = module.lookupSymbol("grad_step") ||
                         module.lookupSymbol("train_step");
+  if (llvm::any_of(module.getOps<KernelOp>(), [](KernelOp k) {
+        return cuda::isTrainKernelKind(k.getKind());
+      }))
+    cuda::emitTrainHelpers(os);
   if (!module.getOps<AttentionKernelOp>().empty()) {
     cuda::emitAttentionHelpers(os);
     if (training)
@@ -346,8 +381,14 @@ LogicalResult mlir::edg::emitCuda(ModuleOp module, llvm::raw_ostream &os) {
         emitRow(k, os);
       else if (kind == "rope")
         emitRope(k, os);
-      else
+      else if (kind == "embed")
         emitEmbed(k, os);
+      else if (cuda::isTrainKernelKind(kind)) {
+        if (failed(cuda::emitTrainKernel(k, os)))
+          return failure();
+      } else
+        return k.emitError("edg-emit-cuda has no generator for kernel kind '")
+               << kind << "'";
     } else if (auto a = dyn_cast<AttentionKernelOp>(op)) {
       if (failed(cuda::emitAttention(a, os)))
         return failure();

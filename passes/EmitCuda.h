@@ -2,7 +2,9 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // Shared by EmitCuda.cpp (prelude, elementwise/row/rope/embed kernels, the
-// pass), EmitCudaAttention.cpp (the FlashAttention-2-style kernel),
+// pass), EmitCudaTrain.cpp (the training kernels: rms_norm_grad,
+// column_sum, embed_grad, cross_entropy_rows, label_mean,
+// cross_entropy_grad), EmitCudaAttention.cpp (the FlashAttention-2-style kernel),
 // EmitCudaAttentionBackward.cpp (its backward), EmitCudaAttentionDecode.cpp
 // (its split-K KV-cache decode variant) and EmitCudaAttentionAppend.cpp (the
 // cache append kernel of that variant).
@@ -33,6 +35,29 @@ std::string storageType(Type elementType);
 /// Rounding function to `elementType` applied to an fp32 expression, or the
 /// expression itself for f32 (MODEL_SPEC §3 rounding points).
 std::string roundTo(Type elementType, const std::string &expr);
+
+/// "const T *in0, ..., T *out0, ..., " for a kernel type (storage types).
+std::string kernelParams(FunctionType type);
+
+/// The comment block before a kernel: name, kind, launches, origin,
+/// signature and the `// edg-launch:` line with `launch` ("block=.. smem=..
+/// grid=..") in it.
+void kernelBanner(llvm::raw_ostream &os, KernelOp kernel,
+                  llvm::StringRef launch);
+
+/// Whether `kind` is one of the training kernel kinds EmitCudaTrain.cpp
+/// generates (no CPU counterpart: edg-emit-cpp skips them).
+bool isTrainKernelKind(llvm::StringRef kind);
+
+/// Device helpers of the training kernels (block max, row logsumexp,
+/// atomic adds); printed once, when the module has such a kernel.
+void emitTrainHelpers(llvm::raw_ostream &os);
+
+/// One training kernel (kind rms_norm_grad, column_sum, embed_grad,
+/// cross_entropy_rows, label_mean or cross_entropy_grad) with its
+/// `edg-launch` line; fails with a diagnostic when the body is not the
+/// single op of its kind.
+LogicalResult emitTrainKernel(KernelOp kernel, llvm::raw_ostream &os);
 
 /// The attention kernel and its `edg-launch` line.
 LogicalResult emitAttention(AttentionKernelOp kernel, llvm::raw_ostream &os);

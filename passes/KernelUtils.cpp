@@ -17,10 +17,16 @@ using namespace mlir;
 using namespace mlir::edg;
 
 bool mlir::edg::isElementwiseOp(Operation *op) {
-  return isa<GeluTanhOp, MulOp, AddOp, SoftcapOp, CastOp>(op);
+  return isa<GeluTanhOp, MulOp, AddOp, SoftcapOp, CastOp, GeluTanhGradOp,
+             SoftcapGradOp>(op);
 }
 
 bool mlir::edg::isRowOp(Operation *op) { return isa<RmsNormOp>(op); }
+
+bool mlir::edg::isTrainKernelOp(Operation *op) {
+  return isa<RmsNormGradRowsOp, ColumnSumOp, EmbedGradOp, CrossEntropyRowsOp,
+             LabelMeanOp, CrossEntropyGradOp>(op);
+}
 
 static void collectNames(Location loc, SmallVectorImpl<std::string> &names) {
   if (auto name = dyn_cast<NameLoc>(loc)) {
@@ -83,9 +89,38 @@ std::string mlir::edg::kernelKind(Block &body) {
       return "embed";
     if (isa<RopeOp>(op))
       return "rope";
+    // Training kernels are single-op bodies named after their op's role.
+    if (isa<RmsNormGradRowsOp>(op))
+      return "rms_norm_grad";
+    if (isa<ColumnSumOp, EmbedGradOp, CrossEntropyRowsOp, LabelMeanOp,
+            CrossEntropyGradOp>(op))
+      return op.getName().stripDialect().str();
     row |= isRowOp(&op);
   }
   return row ? "row" : "elementwise";
+}
+
+int64_t mlir::edg::kernelRowWidth(Block &body, StringRef kind,
+                                  FunctionType type) {
+  auto lastDim = [](Type t) {
+    auto r = cast<RankedTensorType>(t);
+    return r.getRank() ? r.getShape().back() : int64_t(0);
+  };
+  if (kind == "row") {
+    for (Operation &op : body)
+      if (auto n = dyn_cast<RmsNormOp>(op))
+        return lastDim(n.getInput().getType());
+    return 0;
+  }
+  // rope, embed, embed_grad: the result row [.., d]; rms_norm_grad: dx [.., d]
+  // (in0 is x, out0 dx); column_sum: the input row, the result's only dim;
+  // the cross-entropy kernels: the logits row [.., V] (in0).
+  if (kind == "rope" || kind == "embed" || kind == "embed_grad" ||
+      kind == "rms_norm_grad" || kind == "column_sum")
+    return lastDim(type.getResult(0));
+  if (kind == "cross_entropy_rows" || kind == "cross_entropy_grad")
+    return lastDim(type.getInput(0));
+  return 0; // elementwise, label_mean
 }
 
 /// `name[attrs]` of one body op, attrs that change the computation only.
@@ -97,6 +132,18 @@ static std::string opKey(Operation &op) {
     return name + "[" + formatNumber(s.getCap().convertToDouble()) + "]";
   if (auto e = dyn_cast<EmbedOp>(op))
     return name + "[" + formatNumber(e.getScale().convertToDouble()) + "]";
+  if (auto s = dyn_cast<SoftcapGradOp>(op))
+    return name + "[" + formatNumber(s.getCap().convertToDouble()) + "]";
+  if (auto n = dyn_cast<RmsNormGradRowsOp>(op))
+    return name + "[" + formatNumber(n.getEps().convertToDouble()) + "]";
+  if (auto e = dyn_cast<EmbedGradOp>(op))
+    return name + "[" + formatNumber(e.getScale().convertToDouble()) + "]";
+  if (auto c = dyn_cast<CrossEntropyRowsOp>(op))
+    return name + "[" + std::to_string(c.getIgnoreIndexAttr().getInt()) + "]";
+  if (auto m = dyn_cast<LabelMeanOp>(op))
+    return name + "[" + std::to_string(m.getIgnoreIndexAttr().getInt()) + "]";
+  if (auto c = dyn_cast<CrossEntropyGradOp>(op))
+    return name + "[" + std::to_string(c.getIgnoreIndexAttr().getInt()) + "]";
   if (auto r = dyn_cast<RopeOp>(op))
     return name + "[" + std::to_string(r.getHeadDim()) + "," +
            formatNumber(r.getTheta().convertToDouble()) + "]";
@@ -114,9 +161,16 @@ std::string mlir::edg::kernelSignature(Block &body, StringRef kind,
   llvm::DenseMap<Value, std::string> names;
   for (BlockArgument arg : body.getArguments())
     names[arg] = "i" + std::to_string(arg.getArgNumber());
+  // The forward kinds keep their historical prefixes (ew:, rowD:, rope:,
+  // embed:); the training kinds carry their row width when they have one
+  // (`rms_norm_grad64:`, `label_mean:`).
+  bool legacy = kind == "elementwise" || kind == "row" || kind == "rope" ||
+                kind == "embed";
   std::string out = kind == "elementwise" ? "ew:"
                     : kind == "row" ? "row" + std::to_string(rowWidth) + ":"
-                                    : kind.str() + ":";
+                    : legacy || rowWidth == 0
+                        ? kind.str() + ":"
+                        : kind.str() + std::to_string(rowWidth) + ":";
   int next = 0;
   bool first = true;
   for (Operation &op : body) {
@@ -129,9 +183,14 @@ std::string mlir::edg::kernelSignature(Block &body, StringRef kind,
     std::string ops;
     for (auto [i, v] : llvm::enumerate(op.getOperands()))
       ops += (i ? "," : "") + names.lookup(v);
-    std::string result = "t" + std::to_string(next++);
-    names[op.getResult(0)] = result;
-    out += (first ? "" : ";") + result + "=" + opKey(op) + "(" + ops + ")";
+    // Multi-result ops (rms_norm_grad_rows) name each result: `t0,t1=`.
+    std::string results;
+    for (Value r : op.getResults()) {
+      std::string name = "t" + std::to_string(next++);
+      names[r] = name;
+      results += (results.empty() ? "" : ",") + name;
+    }
+    out += (first ? "" : ";") + results + "=" + opKey(op) + "(" + ops + ")";
     first = false;
   }
   return out;

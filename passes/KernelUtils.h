@@ -27,6 +27,10 @@ bool isRowOp(Operation *op);
 inline bool isFusibleOp(Operation *op) {
   return isElementwiseOp(op) || isRowOp(op);
 }
+/// Training ops that become a kernel of their own (never fused):
+/// rms_norm_grad_rows, column_sum, embed_grad, cross_entropy_rows,
+/// label_mean, cross_entropy_grad.
+bool isTrainKernelOp(Operation *op);
 
 /// The first NameLoc name inside `loc` ("model.layers.0.mlp"), or "".
 std::string locationName(Location loc);
@@ -42,15 +46,24 @@ std::string floatLiteral(double value);
 /// `text` as a C string literal body (quotes and backslashes escaped).
 std::string escapeC(StringRef text);
 
-/// Kernel kind of a body: "embed", "rope", "row" (holds rms_norm) or
-/// "elementwise".
+/// Kernel kind of a body: "embed", "rope", "row" (holds rms_norm),
+/// "elementwise", or for a training op's body "rms_norm_grad",
+/// "column_sum", "embed_grad", "cross_entropy_rows", "label_mean",
+/// "cross_entropy_grad" (docs/codegen.md).
 std::string kernelKind(Block &body);
+
+/// The static row width a kernel of `kind` is specialised on (0: none):
+/// the norm's d for row, rms_norm_grad, column_sum; the result's last dim
+/// for rope, embed, embed_grad; the logits' V for the cross-entropy kinds.
+int64_t kernelRowWidth(Block &body, StringRef kind, FunctionType type);
 
 /// Canonical dataflow of a kernel body, e.g.
 /// `ew:t0=gelu_tanh(i0);t1=mul(t0,i1)->t1` or
 /// `row64:t0=rms_norm[1e-06](i0,i1);t1=add(i2,t0);t2=rms_norm[1e-06](t1,i3)->t1,t2`.
-/// iN are block arguments, tN op results in body order. The runtime builds
-/// the same string from its steps (runtime/cpu/generated_kernels.h).
+/// iN are block arguments, tN op results in body order (an op with two
+/// results names both: `rms_norm_grad64:t0,t1=rms_norm_grad_rows[1e-06](i0,i1,i2)->t0,t1`).
+/// The runtime builds the same string from its steps
+/// (runtime/cpu/generated_kernels.h).
 std::string kernelSignature(Block &body, StringRef kind, int64_t rowWidth);
 
 /// Canonical spec of an attention kernel, e.g.
@@ -74,8 +87,9 @@ LogicalResult emitCpp(ModuleOp module, llvm::raw_ostream &os);
 /// and one FlashAttention-2-style kernel per `edg.attention_kernel`.
 LogicalResult emitCuda(ModuleOp module, llvm::raw_ostream &os);
 
-/// decompose -> fuse -> lower-to-kernels -> plan-memory (edg-compile's
-/// lowering, also the `edg-compile-pipeline` pass pipeline).
+/// decompose-grads -> decompose -> cse -> fuse -> lower-to-kernels ->
+/// plan-memory (edg-compile's lowering, also the `edg-compile-pipeline`
+/// pass pipeline).
 struct CompilePipelineOptions {
   int64_t maxBatch = 8;
   int64_t maxSeq = 2048;

@@ -9,6 +9,15 @@
 //   edg.linear      -> edg.gemm (epilogue = @softcap_N when it had one)
 //   edg.sdpa        -> edg.attention_kernel @attention_... + edg.launch
 //
+// and the training ops of edg-decompose-grads:
+//
+//   rms_norm_grad_rows, column_sum, embed_grad, cross_entropy_rows,
+//   label_mean, cross_entropy_grad -> a single-op edg.kernel each
+//   edg.linear_grad_input  -> edg.gemm {form = nn}  (dy [.., out] W [out, in])
+//   edg.linear_grad_weight -> edg.gemm {form = tn}  (dy^T x over the rows)
+//   edg.sdpa_grad   -> edg.attention_backward of the forward's attention
+//                      kernel (same specialisation, so one is shared)
+//
 // Kernels are deduplicated by (signature, function type): the 26 layers of
 // Gemma 2 2B share one gelu_tanh*mul kernel and one residual+norm kernel per
 // distinct eps, and `uses` says how many launches each serves. Ops the pass
@@ -64,12 +73,19 @@ public:
     for (Operation *op : ops) {
       if (auto fusion = dyn_cast<FusionOp>(op))
         outline(fusion);
-      else if (isFusibleOp(op) || isa<RopeOp, EmbedOp>(op))
+      else if (isFusibleOp(op) || isa<RopeOp, EmbedOp>(op) ||
+               isTrainKernelOp(op))
         outline(wrap(op));
       else if (auto lin = dyn_cast<LinearOp>(op))
         lowerLinear(lin);
+      else if (auto gi = dyn_cast<LinearGradInputOp>(op))
+        lowerGradGemm(op, gi.getGrad(), gi.getWeight(), GemmForm::nn);
+      else if (auto gw = dyn_cast<LinearGradWeightOp>(op))
+        lowerGradGemm(op, gw.getGrad(), gw.getInput(), GemmForm::tn);
       else if (auto sdpa = dyn_cast<SdpaOp>(op))
         lowerSdpa(sdpa);
+      else if (auto grad = dyn_cast<SdpaGradOp>(op))
+        lowerSdpaGrad(grad);
     }
   }
 
@@ -96,12 +112,7 @@ private:
   KernelOp getOrCreateKernel(Region &body, FunctionType type, Location loc) {
     Block &block = body.front();
     std::string kind = kernelKind(block);
-    int64_t rowWidth = 0;
-    for (Operation &op : block)
-      if (auto n = dyn_cast<RmsNormOp>(op))
-        rowWidth = cast<RankedTensorType>(n.getInput().getType()).getShape().back();
-    if (kind == "rope" || kind == "embed")
-      rowWidth = cast<RankedTensorType>(type.getResult(0)).getShape().back();
+    int64_t rowWidth = kernelRowWidth(block, kind, type);
     std::string signature = kernelSignature(block, kind, rowWidth);
     std::string key = signature + "|" + typeString(type);
     if (KernelOp existing = byKey.lookup(key)) {
@@ -161,7 +172,22 @@ private:
     lin.erase();
   }
 
-  AttentionKernelOp getOrCreateAttention(SdpaOp op) {
+  /// A backward GEMM: nn a = dy [.., out], b = W [out, in] -> [.., in];
+  /// tn a = dy [.., out], b = x [.., in] -> [out, in] summed over the rows.
+  void lowerGradGemm(Operation *op, Value a, Value b, GemmForm form) {
+    OpBuilder builder(op);
+    auto gemm = builder.create<GemmOp>(
+        op->getLoc(), op->getResult(0).getType(), a, b, FlatSymbolRefAttr(),
+        GemmFormAttr::get(op->getContext(), form));
+    op->getResult(0).replaceAllUsesWith(gemm.getResult());
+    op->erase();
+  }
+
+  /// The attention kernel of `op`'s specialisation (an edg.sdpa or its
+  /// edg.sdpa_grad: the same accessors), made on first use and shared by
+  /// every later forward and backward with the same attributes.
+  template <typename SdpaLike>
+  AttentionKernelOp getOrCreateAttention(SdpaLike op) {
     Type elt = getElementTypeOrSelf(op.getQuery().getType());
     MaskAttr mask = op.getMask();
     std::string key;
@@ -208,6 +234,31 @@ private:
     auto launch = b.create<LaunchOp>(op.getLoc(), op.getResult().getType(),
                                      kernel.getSymName(), operands);
     op.getResult().replaceAllUsesWith(launch.getResult(0));
+    op.erase();
+  }
+
+  /// edg.sdpa_grad -> edg.attention_backward @attn(q, k, v[, pos][, kv], out,
+  /// dout) -> (dq, dk, dv, lse, delta), lse and delta [B, H, T] f32: the row
+  /// statistics the three backward kernels pass between them.
+  void lowerSdpaGrad(SdpaGradOp op) {
+    AttentionKernelOp kernel = getOrCreateAttention(op);
+    SmallVector<Value> operands = {op.getQuery(), op.getKey(), op.getValue()};
+    if (op.getPositions())
+      operands.push_back(op.getPositions());
+    if (op.getKeyValid())
+      operands.push_back(op.getKeyValid());
+    operands.push_back(op.getOut());
+    operands.push_back(op.getGrad());
+    auto q = cast<RankedTensorType>(op.getQuery().getType());
+    auto statsType = RankedTensorType::get(
+        {q.getDimSize(0), int64_t(op.getNumHeads()), q.getDimSize(1)},
+        Float32Type::get(op.getContext()));
+    SmallVector<Type> types(op.getResultTypes());
+    types.append({statsType, statsType});
+    OpBuilder b(op);
+    auto bwd = b.create<AttentionBackwardOp>(op.getLoc(), types,
+                                             kernel.getSymName(), operands);
+    op->replaceAllUsesWith(bwd.getResults().take_front(3));
     op.erase();
   }
 

@@ -214,6 +214,30 @@ def Decompose : Pass<"edg-decompose", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::edg::EDGDialect"];
 }
 
+def DecomposeGrads : Pass<"edg-decompose-grads", "::mlir::ModuleOp"> {
+  let summary = "Coarse gradient ops -> tensor-level GEMMs, sdpa_grad, rows";
+  let description = [{
+    Rewrites the gradient ops of edg-autodiff into the tensor-level ops of
+    EDGTensorGradOps.td so that a training step lowers to kernels:
+    `edg.self_attention_grad` / `edg.cross_attention_grad` become the
+    forward's projections and `edg.sdpa` (recomputed exactly as
+    edg-decompose builds them, so CSE merges them with the forward pass),
+    `edg.linear_grad_input` / `edg.linear_grad_weight` per projection and
+    one `edg.sdpa_grad` (q and k before RoPE, the sdpa's attributes plus
+    `rope_theta`); `edg.mlp_grad` the GeGLU backward with
+    `edg.gelu_tanh_grad`; `edg.lm_head_grad` the tied-logit GEMMs behind
+    `edg.softcap_grad` of the recomputed capped logits;
+    `edg.rms_norm_grad` becomes `edg.rms_norm_grad_rows` + `edg.column_sum`
+    and the loss `edg.cross_entropy` `edg.cross_entropy_rows` +
+    `edg.label_mean`.
+    Contributions are summed with `edg.add`. `edg.embed_grad`,
+    `edg.cross_entropy_grad` (single kernels) and ops without a tensor-level
+    form (distillation, clip_grad_norm, adamw_update) are kept. Run it
+    before edg-decompose, and CSE after that.
+  }];
+  let dependentDialects = ["::mlir::edg::EDGDialect"];
+}
+
 def Fuse : Pass<"edg-fuse", "::mlir::ModuleOp"> {
   let summary = "Fuse elementwise chains, residual+norm, RoPE and soft-caps";
   let description = [{

@@ -51,10 +51,14 @@ LogicalResult sameElementType(Operation *op, Value a, StringRef name, Value b) {
                            << getElementTypeOrSelf(b.getType());
 }
 
-/// Ops a fusion or kernel body may hold, i.e. what the emitters generate.
+/// Ops a fusion or kernel body may hold, i.e. what the emitters generate:
+/// the forward's, the two elementwise derivatives, and the training ops
+/// that are a kernel each (rms_norm_grad_rows ... cross_entropy_grad).
 bool isKernelBodyOp(Operation *op) {
   return isa<GeluTanhOp, MulOp, AddOp, SoftcapOp, CastOp, RmsNormOp, RopeOp,
-             EmbedOp, YieldOp>(op);
+             EmbedOp, YieldOp, GeluTanhGradOp, SoftcapGradOp,
+             RmsNormGradRowsOp, ColumnSumOp, EmbedGradOp, CrossEntropyRowsOp,
+             LabelMeanOp, CrossEntropyGradOp>(op);
 }
 
 /// Block arguments must mirror `types`; the terminator must yield `results`.
@@ -190,12 +194,22 @@ LogicalResult FusionOp::verify() {
 
 LogicalResult KernelOp::verify() {
   StringRef kind = getKind();
-  if (kind != "elementwise" && kind != "row" && kind != "rope" &&
-      kind != "embed")
+  if (!llvm::is_contained({"elementwise", "row", "rope", "embed",
+                           "rms_norm_grad", "column_sum", "embed_grad",
+                           "cross_entropy_rows", "label_mean",
+                           "cross_entropy_grad"},
+                          kind))
     return emitOpError() << "unknown kernel kind '" << kind
-                         << "' (elementwise, row, rope, embed)";
-  if (kind == "row" && getRowWidth() <= 0)
-    return emitOpError("a row kernel needs a static row_width > 0");
+                         << "' (elementwise, row, rope, embed, rms_norm_grad, "
+                            "column_sum, embed_grad, cross_entropy_rows, "
+                            "label_mean, cross_entropy_grad)";
+  // Kinds whose generated code walks rows of a static width (docs/codegen.md).
+  if (llvm::is_contained({"row", "rms_norm_grad", "column_sum", "embed_grad",
+                          "cross_entropy_rows", "cross_entropy_grad"},
+                         kind) &&
+      getRowWidth() <= 0)
+    return emitOpError() << "a " << kind
+                         << " kernel needs a static row_width > 0";
   FunctionType type = getFunctionType();
   return verifyBody(*this, getBody(), type.getInputs(), type.getResults());
 }

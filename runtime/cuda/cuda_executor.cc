@@ -26,15 +26,6 @@ namespace fb = ::edg::schema;
 
 namespace {
 
-const fb::DeviceFunction *find_function(const fb::Model &model,
-                                        const std::string &name) {
-  if (model.device_functions())
-    for (const fb::DeviceFunction *f : *model.device_functions())
-      if (f->name()->str() == name)
-        return f;
-  return nullptr;
-}
-
 /// fp32 host values in the device's storage type (bf16/f16: round to
 /// nearest even, as the model's rounding points do).
 std::vector<uint8_t> to_device(const float *x, int64_t n, fb::DType dtype) {
@@ -178,6 +169,27 @@ void CudaExecutor::launch(const LaunchInfo &k, std::vector<uint64_t> ptrs,
                  size_t(k.smem), ptrs);
 }
 
+Tensor CudaExecutor::download(const fb::DeviceBuffer &b, DevicePtr p,
+                              const std::vector<int64_t> &dims,
+                              bool last_position) {
+  std::vector<int64_t> shape = buffer_shape(b, dims);
+  const size_t elt = device_dtype_size(b.dtype());
+  if (!last_position || shape.size() != 3 || shape[1] <= 1) {
+    std::vector<uint8_t> bytes(buffer_bytes(b, dims));
+    device_.copy_to_host(bytes.data(), p, bytes.size());
+    return result_tensor(bytes, b.dtype(), shape);
+  }
+  // [B, T, V] -> [B, 1, V]: a prefill's logits at its last position, all
+  // that generation reads (the whole tensor is T times larger).
+  const int64_t B = shape[0], T = shape[1];
+  const size_t row = size_t(shape[2]) * elt;
+  std::vector<uint8_t> bytes(size_t(B) * row);
+  for (int64_t r = 0; r < B; ++r)
+    device_.copy_to_host(bytes.data() + size_t(r) * row,
+                         p + DevicePtr((r * T + T - 1) * int64_t(row)), row);
+  return result_tensor(bytes, b.dtype(), {B, 1, shape[2]});
+}
+
 void CudaExecutor::attention_backward(const std::string &base,
                                       const std::vector<uint64_t> &p,
                                       const std::vector<int64_t> &sizes) {
@@ -237,22 +249,25 @@ std::vector<Tensor> CudaExecutor::run_steps(const std::string &name,
   }
 
   sync_weights();
+  // A cached run keeps the request's constants in the cache: they are
+  // uploaded and computed by its first run only.
+  const std::vector<bool> constant =
+      cache ? request_constants(*fn) : std::vector<bool>();
+  const bool constants_ready = cache && cache->constants_ready(name);
+  auto is_constant = [&](int32_t id) {
+    return !constant.empty() && id >= 0 && constant[size_t(id)];
+  };
   std::vector<DevicePtr> &arg_ptrs = argument_ptrs_[name];
   if (arg_ptrs.empty())
     for (size_t i = 0; i < nargs; ++i)
       arg_ptrs.push_back(allocate(buffer_bytes(
           *buffers[uint32_t(fn->arguments()->Get(uint32_t(i)))], max_dims(*fn))));
-  for (size_t i = 0; i < nargs; ++i) {
-    const fb::DeviceBuffer *b = buffers[uint32_t(fn->arguments()->Get(uint32_t(i)))];
-    std::vector<uint8_t> bytes = argument_bytes(
-        *args[i], b->dtype(), "argument " + std::to_string(i) + " of '" + name + "'");
-    device_.copy_to_device(arg_ptrs[i], bytes.data(), bytes.size());
-  }
-
   auto address = [&](int32_t id) -> DevicePtr {
     if (id < 0)
       return 0;
     const fb::DeviceBuffer *b = buffers[uint32_t(id)];
+    if (is_constant(id) && b->kind() != fb::BufferKind::weight)
+      return cache->constant(name, id, buffer_bytes(*b, dims));
     switch (b->kind()) {
     case fb::BufferKind::arena: return arena_ + DevicePtr(b->index());
     case fb::BufferKind::argument: return arg_ptrs[size_t(b->index())];
@@ -260,10 +275,22 @@ std::vector<Tensor> CudaExecutor::run_steps(const std::string &name,
     }
     return 0;
   };
+  for (size_t i = 0; i < nargs; ++i) {
+    const int32_t id = fn->arguments()->Get(uint32_t(i));
+    if (constants_ready && is_constant(id))
+      continue;
+    std::vector<uint8_t> bytes = argument_bytes(
+        *args[i], buffers[uint32_t(id)]->dtype(),
+        "argument " + std::to_string(i) + " of '" + name + "'");
+    device_.copy_to_device(address(id), bytes.data(), bytes.size());
+  }
+
   // Rows the cached attention steps appended (the same for every layer).
   int64_t appended = 0;
   for (uint32_t i = 0; i < fn->steps()->size(); ++i) {
     const fb::DeviceStep *s = fn->steps()->Get(i);
+    if (constants_ready && is_constant(s->outputs()->Get(0)))
+      continue; // computed by the request's first run
     std::vector<int64_t> sizes;
     for (const fb::SizeExpr *e : *s->sizes())
       sizes.push_back(eval_size(*e, dims));
@@ -305,15 +332,14 @@ std::vector<Tensor> CudaExecutor::run_steps(const std::string &name,
 
   std::vector<Tensor> results;
   if (fn->results())
-    for (int32_t id : *fn->results()) {
-      const fb::DeviceBuffer *b = buffers[uint32_t(id)];
-      std::vector<uint8_t> bytes(buffer_bytes(*b, dims));
-      device_.copy_to_host(bytes.data(), address(id), bytes.size());
-      results.push_back(result_tensor(bytes, b->dtype(), buffer_shape(*b, dims)));
-    }
+    for (int32_t id : *fn->results())
+      results.push_back(download(*buffers[uint32_t(id)], address(id), dims,
+                                 /*last_position=*/cache != nullptr));
   device_.synchronize();
-  if (cache)
+  if (cache) {
     cache->advance(appended);
+    cache->set_constants_ready(name);
+  }
   return results;
 }
 

@@ -65,7 +65,12 @@ public:
   /// A cached run (class comment): the first run may have T > 1 rows (the
   /// prompt, attended by the forward kernel; left padding as make_batch
   /// builds it, padded slots cached as invalid), every later one T == 1.
-  /// B must be the cache's batch; the cache grows by T slots per run.
+  /// B must be the cache's batch; the cache grows by T slots per run. Only
+  /// the arguments with the T axis (ids, positions, valid) may change
+  /// between the runs of one cache: the others (T5Gemma's encoder states and
+  /// mask) and what the schedule computes from them alone (cross-attention
+  /// K/V) are uploaded and computed by the first run only. Results [B, T, V]
+  /// come back as [B, 1, V], the last position.
   std::vector<Tensor> run(const std::string &name,
                           const std::vector<const Tensor *> &args,
                           CudaKvCache &cache);
@@ -80,6 +85,13 @@ private:
   const LaunchInfo &kernel(const std::string &name) const;
   void launch(const LaunchInfo &k, std::vector<uint64_t> ptrs,
               const std::vector<int64_t> &sizes);
+  /// Buffer `b` at `p` as an fp32 (float types) host tensor; with
+  /// `last_position`, of a [B, T, V] buffer only [B, 1, V] at T - 1.
+  Tensor download(const schema::DeviceBuffer &b, DevicePtr p,
+                  const std::vector<int64_t> &dims, bool last_position);
+  /// Per buffer of `fn`: whether it is constant for a request of cached
+  /// runs (cuda_executor_cached.cc).
+  std::vector<bool> request_constants(const schema::DeviceFunction &fn) const;
   /// The three backward kernels of attention kernel `base` (stats, dK/dV,
   /// dQ) for an attention_backward step's 12 buffers; sizes {B, T, S}.
   void attention_backward(const std::string &base,

@@ -16,9 +16,9 @@
 //                          every prompt key without the cache.
 //
 // Cross-attention (T5Gemma decode steps) is bidirectional, has no decode
-// variant and runs its forward kernel: its K/V GEMMs over the encoder
-// output are recomputed at every step (the schedule has them; caching them
-// would need the schedule to split them out of the step function).
+// variant and runs its forward kernel. Its K/V GEMMs read only the encoder
+// states, a request constant (request_constants below), so they run in the
+// request's first run only and their results live in the cache.
 // Sliding windows need nothing here: the decode kernel masks by position,
 // and the cache keeps every slot.
 //===----------------------------------------------------------------------===//
@@ -39,6 +39,41 @@ std::vector<Tensor> CudaExecutor::run(const std::string &name,
                                       const std::vector<const Tensor *> &args,
                                       CudaKvCache &cache) {
   return run_steps(name, args, &cache);
+}
+
+std::vector<bool>
+CudaExecutor::request_constants(const fb::DeviceFunction &fn) const {
+  // The new rows' dim is the one DeviceSchedule names T (bound to the ids'
+  // axis 1). Within a request only the arguments with that axis change; B
+  // and the encoder length S are fixed by the cache and the encoder output.
+  int32_t t_dim = -1;
+  for (uint32_t d = 0; fn.dims() && d < fn.dims()->size(); ++d)
+    if (fn.dims()->Get(d)->name()->str() == "T")
+      t_dim = int32_t(d);
+  const auto &buffers = *fn.buffers();
+  std::vector<bool> constant(buffers.size(), false);
+  for (uint32_t id = 0; id < buffers.size(); ++id) {
+    const fb::DeviceBuffer *b = buffers[id];
+    if (b->kind() == fb::BufferKind::weight)
+      constant[id] = true;
+    else if (b->kind() == fb::BufferKind::argument) {
+      bool has_t = false;
+      for (int64_t e : *b->shape())
+        has_t |= e == -1 - t_dim;
+      constant[id] = t_dim >= 0 && !has_t;
+    }
+  }
+  // A step whose inputs are all constants computes constants. Arena buffers
+  // are written once each (PlanMemory gives a live value its own range), so
+  // marking outputs in step order is a forward dataflow pass.
+  for (const fb::DeviceStep *s : *fn.steps()) {
+    bool all = s->inputs()->size() > 0;
+    for (int32_t id : *s->inputs())
+      all &= id < 0 || constant[size_t(id)];
+    for (int32_t id : *s->outputs())
+      constant[size_t(id)] = all;
+  }
+  return constant;
 }
 
 bool CudaExecutor::cached_attention(const std::string &fn, int step,

@@ -108,7 +108,10 @@ void validate_device_function(const fb::Model &model,
     uint32_t nsizes = s->sizes() ? s->sizes()->size() : 0;
     for (uint32_t k = 0; k < nin; ++k) {
       int32_t id = s->inputs()->Get(k);
-      bool optional = s->kind() == fb::DeviceStepKind::attention && k >= 3;
+      // Attention (and its backward): positions and key_valid may be absent.
+      bool optional = (s->kind() == fb::DeviceStepKind::attention ||
+                       s->kind() == fb::DeviceStepKind::attention_backward) &&
+                      (k == 3 || k == 4);
       check(buffer_ok(id) || (optional && id == -1), at, ": input ", k,
             " names buffer ", id);
     }
@@ -129,9 +132,16 @@ void validate_device_function(const fb::Model &model,
             ": attention needs q, k, v, positions, key_valid, one output and "
             "B, T, S");
       break;
+    case fb::DeviceStepKind::attention_backward:
+      check(s->kernel() && nin == 7 && nout == 5 && nsizes == 3, at,
+            ": attention_backward needs q, k, v, positions, key_valid, out, "
+            "dout, five outputs (dq, dk, dv, lse, delta) and B, T, S");
+      break;
     case fb::DeviceStepKind::gemm: {
-      check(nin == 2 && nout == 1 && nsizes == 3 && s->transpose_w(), at,
-            ": a GEMM needs x, w, y and M, N, K (y = x w^T)");
+      check(nin == 2 && nout == 1 && nsizes == 3 &&
+                !(s->transpose_x() && s->transpose_w()),
+            at, ": a GEMM needs x, w, y, M, N, K and one of the forms x w^T, "
+                "x w, x^T w");
       fb::DType t = fn.buffers()->Get(uint32_t(s->inputs()->Get(0)))->dtype();
       bool same = t == fn.buffers()->Get(uint32_t(s->inputs()->Get(1)))->dtype() &&
                   t == fn.buffers()->Get(uint32_t(s->outputs()->Get(0)))->dtype();
@@ -142,6 +152,15 @@ void validate_device_function(const fb::Model &model,
     }
     }
   }
+}
+
+const schema::DeviceFunction *find_function(const schema::Model &model,
+                                            const std::string &name) {
+  if (model.device_functions())
+    for (const schema::DeviceFunction *f : *model.device_functions())
+      if (f->name()->str() == name)
+        return f;
+  return nullptr;
 }
 
 } // namespace edg::cuda

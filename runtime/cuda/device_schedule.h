@@ -28,6 +28,10 @@ void validate_device_function(const schema::Model &model,
 /// Bytes per element as the device stores it (i1: one byte).
 size_t device_dtype_size(schema::DType dtype);
 
+/// The kernel-level schedule of entry point `name`, or null.
+const schema::DeviceFunction *find_function(const schema::Model &model,
+                                            const std::string &name);
+
 /// factor * product of the dims' run-time values.
 int64_t eval_size(const schema::SizeExpr &e, const std::vector<int64_t> &dims);
 

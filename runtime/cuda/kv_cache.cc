@@ -28,6 +28,14 @@ const CudaKvCache::Layer &CudaKvCache::layer(const std::string &function,
   return it->second;
 }
 
+DevicePtr CudaKvCache::constant(const std::string &function, int32_t buffer,
+                                size_t bytes) {
+  auto [it, inserted] = constants_.try_emplace({function, buffer}, 0);
+  if (inserted)
+    it->second = allocate(bytes);
+  return it->second;
+}
+
 DevicePtr CudaKvCache::scratch(size_t bytes) {
   if (bytes > scratch_bytes_) {
     scratch_ = allocate(bytes); // the smaller one stays owned until the end

@@ -13,7 +13,9 @@
 // by the layers (they run one after another). Buffers are allocated on
 // first use, sized for the request's (batch, capacity), and freed with the
 // cache. Slots [0, length()) are filled; every layer appends at the same
-// slots, so the executor advances the length once per run.
+// slots, so the executor advances the length once per run. The cache also
+// keeps the request's constants (constant() below), so that the steps
+// computed from them run only in the request's first run.
 //===----------------------------------------------------------------------===//
 #ifndef EDG_RUNTIME_CUDA_KV_CACHE_H
 #define EDG_RUNTIME_CUDA_KV_CACHE_H
@@ -21,6 +23,7 @@
 #include "runtime/cuda/device_api.h"
 
 #include <map>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -50,6 +53,19 @@ public:
   /// A scratch of at least `bytes` (the decode partials).
   DevicePtr scratch(size_t bytes);
 
+  /// Buffer `buffer` of `function` when it holds a request constant (an
+  /// argument without the T axis, or a step result computed only from such
+  /// arguments and weights: T5Gemma's encoder states and their cross-attention
+  /// K/V): a device buffer of `bytes` kept for the whole request.
+  DevicePtr constant(const std::string &function, int32_t buffer, size_t bytes);
+  /// Whether the first run of `function` filled its constants.
+  bool constants_ready(const std::string &function) const {
+    return ready_.count(function) != 0;
+  }
+  void set_constants_ready(const std::string &function) {
+    ready_.insert(function);
+  }
+
   /// Decode (T == 1) attention steps run through the decode kernels so far:
   /// what the tests check to know the cache path was taken.
   int64_t decode_launches() const { return decode_launches_; }
@@ -64,6 +80,8 @@ private:
   DeviceAllocations memory_{device_};
   int64_t batch_, capacity_, length_ = 0, decode_launches_ = 0;
   std::map<std::pair<std::string, int>, Layer> layers_;
+  std::map<std::pair<std::string, int32_t>, DevicePtr> constants_;
+  std::set<std::string> ready_;
   DevicePtr scratch_ = 0;
   size_t scratch_bytes_ = 0;
 };

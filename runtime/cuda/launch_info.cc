@@ -6,7 +6,10 @@
 // kernels, one block per (query tile, head, batch) for attention and its
 // backward stats / dQ kernels, per (key tile, kv head, batch) for dK/dV,
 // per (cache chunk, kv head, batch) for KV-cache decoding, per (new row,
-// batch) for the KV-cache append.
+// batch) for the KV-cache append. Training kernels (passes/
+// EmitCudaTrain.cpp): one block per row for rms_norm_grad and the
+// cross-entropy rows / gradient, one thread per column for column_sum, a
+// grid-stride loop over rows * d for embed_grad, one block for label_mean.
 //===----------------------------------------------------------------------===//
 #include "runtime/cuda/launch_info.h"
 
@@ -82,12 +85,18 @@ GridShape launch_grid(const LaunchInfo &k, const std::vector<int64_t> &sizes) {
       g.x = unsigned(ceil_div(sizes[1], k.width));
       g.y = heads("H");
     }
-  } else if (k.kind == "row") {
-    g.x = unsigned(n);
+  } else if (k.kind == "row" || k.kind == "rms_norm_grad" ||
+             k.kind == "cross_entropy_rows" || k.kind == "cross_entropy_grad") {
+    g.x = unsigned(n); // sizes {rows}
+  } else if (k.kind == "column_sum") {
+    g.x = unsigned(ceil_div(k.width, 256)); // one thread per column
+  } else if (k.kind == "label_mean") {
+    g.x = 1; // one block, even for n = 0 (the mean is then NaN)
   } else {
-    int64_t work = k.kind == "rope"    ? n * k.width / 2
-                   : k.kind == "embed" ? n * k.width
-                                       : n;
+    int64_t work = k.kind == "rope" ? n * k.width / 2
+                   : k.kind == "embed" || k.kind == "embed_grad"
+                       ? n * k.width
+                       : n;
     g.x = work <= 0 ? 0u : unsigned(std::clamp<int64_t>(ceil_div(work, 256), 1, 1 << 16));
   }
   return g;

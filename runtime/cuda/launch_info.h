@@ -38,7 +38,9 @@ int64_t signature_field(const LaunchInfo &k, const std::string &field);
 /// The grid of kernel `k` for ABI `sizes` (n or rows; B, T, S for
 /// attention; B, T, C, len for the KV-cache append): grid-stride kernels get
 /// enough blocks to fill a GPU, row kernels one block per row, attention
-/// (ceil(T / tile), H, B), the append (T, B).
+/// (ceil(T / tile), H, B), the append (T, B); training kernels: rows
+/// (rms_norm_grad, cross_entropy_rows, cross_entropy_grad), ceil(d / 256)
+/// (column_sum), grid-stride over rows * d (embed_grad), 1 (label_mean).
 GridShape launch_grid(const LaunchInfo &k, const std::vector<int64_t> &sizes);
 
 } // namespace edg::cuda

@@ -13,6 +13,8 @@
 //   - __shared__ variables are function statics (one block runs at a time),
 //     dynamic shared memory is one static buffer;
 //   - __nv_bfloat16 / __half with round-to-nearest-even conversions;
+//   - atomicAdd on float, __nv_bfloat16 and __half (std::atomic_ref: the
+//     threads of a block run concurrently);
 //   - nvcuda::wmma 16x16x16 fragments: every lane holds the whole tile, the
 //     product is exact fp32, lane 0 stores (the collective semantics, not
 //     the register layout; the generated code never relies on the layout).
@@ -95,6 +97,29 @@ inline float __half2float(__half h) {
   _Float16 v;
   std::memcpy(&v, &h.bits, 2);
   return float(v);
+}
+
+//--- atomics ------------------------------------------------------------------//
+inline float atomicAdd(float *p, float v) {
+  return std::atomic_ref<float>(*p).fetch_add(v);
+}
+/// 16-bit floats: compare-and-swap of the bits, the sum rounded to H.
+template <class H, class ToF, class FromF>
+H edg_emu_atomic_add16(H *p, H v, ToF to_float, FromF from_float) {
+  std::atomic_ref<uint16_t> bits(p->bits);
+  uint16_t old = bits.load();
+  for (;;) {
+    H o, sum = from_float(to_float(H{old}) + to_float(v));
+    o.bits = old;
+    if (bits.compare_exchange_weak(old, sum.bits))
+      return o;
+  }
+}
+inline __nv_bfloat16 atomicAdd(__nv_bfloat16 *p, __nv_bfloat16 v) {
+  return edg_emu_atomic_add16(p, v, __bfloat162float, __float2bfloat16_rn);
+}
+inline __half atomicAdd(__half *p, __half v) {
+  return edg_emu_atomic_add16(p, v, __half2float, __float2half_rn);
 }
 
 //--- the block: barriers and warp exchange ------------------------------------//

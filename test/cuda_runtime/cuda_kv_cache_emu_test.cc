@@ -60,7 +60,10 @@ TEST(CudaKvCacheEmu, Gemma2SlidingGreedyMatchesHF) {
   EXPECT_EQ(device.launches_of("_append"), 24); // the prefill's too
 }
 
-// BOS + 8 new tokens: every decoder step is cached (cross-attention is not).
+// BOS + 8 new tokens: every decoder step is cached. The cross-attention
+// K/V GEMMs over the encoder states (2 of the 34 GEMMs of @decode, per
+// layer: 6) are request constants and run in the first step only; @encode
+// has 21 GEMMs.
 TEST(CudaKvCacheEmu, T5GemmaGreedyMatchesHF) {
   edg::cuda_emu::EmuDevice device;
   auto c = generate("t5gemma_balanced_f32", "t5gemma_balanced", device);
@@ -68,6 +71,7 @@ TEST(CudaKvCacheEmu, T5GemmaGreedyMatchesHF) {
   EXPECT_EQ(c.decode_steps, 8);
   EXPECT_EQ(c.decode_launches, 24);
   EXPECT_EQ(device.launches_of("_decode"), 24);
+  EXPECT_EQ(device.gemms(), 21 + 8 * (34 - 6) + 6);
 }
 
 class CudaKvCacheEmuGemma2 : public ::testing::Test {
@@ -131,6 +135,7 @@ TEST(CudaKvCacheEmu, Bf16CachedStepsTrackUncachedForward) {
     edg::Tensor got;
     if (step == 0) {
       got = std::move(exec.run("forward", {&x, &p, &v}, *cache).at(0));
+      EXPECT_EQ(got.dim(1), 1); // a cached run downloads the last position
     } else {
       edg::Tensor id(edg::DType::i32, {1, 1}), pos(edg::DType::i32, {1, 1}),
           one = edg::fixture::ones_u8(1, 1);

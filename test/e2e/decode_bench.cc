@@ -3,74 +3,20 @@
 //===----------------------------------------------------------------------===//
 #include "test/e2e/decode_bench.h"
 
-#include "runtime/core/half.h"
 #include "runtime/core/model_file.h"
 #include "runtime/core/sampling.h"
 #include "runtime/core/status.h"
 #include "runtime/core/weights.h"
 #include "runtime/cuda/cuda_executor.h"
 #include "test/e2e/fixture_io.h"
-
-#include <unistd.h>
+#include "test/e2e/synthetic_weights.h"
 
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
-#include <fstream>
-#include <random>
 
 namespace edg::conformance {
 
 namespace {
-
-/// Writes every weight of `model` as bf16 to a fresh temporary safetensors
-/// file (header: {"name": {"dtype", "shape", "data_offsets"}}, 8-byte
-/// little-endian header length first); returns its path.
-std::string write_synthetic_weights(const schema::Model &model) {
-  const char *dir = std::getenv("TMPDIR");
-  std::string path = std::string(dir && *dir ? dir : "/tmp") + "/edg-bench-XXXXXX";
-  int fd = mkstemp(path.data());
-  check(fd >= 0, "cannot create a temporary file in ", path);
-  close(fd);
-  std::string header = "{";
-  uint64_t offset = 0;
-  std::vector<uint64_t> sizes;
-  for (const schema::Weight *w : *model.weights()) {
-    uint64_t n = 1;
-    std::string shape;
-    if (w->shape())
-      for (int64_t d : *w->shape()) {
-        n *= uint64_t(d);
-        shape += (shape.empty() ? "" : ",") + std::to_string(d);
-      }
-    header += (header.size() > 1 ? "," : "") + std::string("\"") +
-              w->name()->str() + "\":{\"dtype\":\"BF16\",\"shape\":[" + shape +
-              "],\"data_offsets\":[" + std::to_string(offset) + "," +
-              std::to_string(offset + 2 * n) + "]}";
-    offset += 2 * n;
-    sizes.push_back(n);
-  }
-  header += "}";
-  header.append((8 - header.size() % 8) % 8, ' ');
-  std::ofstream out(path, std::ios::binary);
-  const uint64_t len = header.size(); // little-endian hosts only
-  out.write(reinterpret_cast<const char *>(&len), 8);
-  out << header;
-  // One block of values in [-0.05, 0.05], repeated.
-  std::vector<uint16_t> block(1 << 20);
-  std::mt19937 rng(1);
-  std::uniform_real_distribution<float> dist(-0.05f, 0.05f);
-  for (uint16_t &h : block)
-    h = f32_to_bf16(dist(rng));
-  for (uint64_t n : sizes)
-    for (uint64_t done = 0; done < n;) {
-      uint64_t m = std::min<uint64_t>(n - done, block.size());
-      out.write(reinterpret_cast<const char *>(block.data()), std::streamsize(2 * m));
-      done += m;
-    }
-  check(bool(out), "cannot write ", path);
-  return path;
-}
 
 /// The first maximum of the last row of logits [1, L, V].
 int32_t argmax_last(const Tensor &logits) {
@@ -92,14 +38,7 @@ DecodeBench bench_decode(const std::string &model_path, cuda::DeviceApi &device,
   ModelFile file = ModelFile::load(model_path);
   const schema::Model &m = file.model();
   WeightStore weights;
-  const std::string ckpt = write_synthetic_weights(m);
-  try {
-    weights.bind(m, {ckpt});
-  } catch (...) {
-    std::remove(ckpt.c_str());
-    throw;
-  }
-  std::remove(ckpt.c_str());
+  bind_synthetic_weights(weights, m);
   cuda::CudaExecutor exec(file, weights, device);
   const bool encdec = exec.has_function("encode");
   const int64_t capacity = encdec ? 1 + tokens : prompt + tokens;

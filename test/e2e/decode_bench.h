@@ -2,12 +2,10 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // Greedy decoding at batch 1 with the device KV cache (CudaExecutor's
-// cached runs) on a model.bin with synthetic weights: what
-// scripts/gpu-check.sh reports as decode tokens/s. The weights are written
-// once to a temporary bf16 safetensors file (small deterministic
-// pseudo-random values; throughput does not depend on them) and bound as a
-// checkpoint. A step is what generation pays per token: the arguments'
-// upload, every launch and GEMM, the logits' download and the host argmax.
+// cached runs) on a model.bin with synthetic weights (synthetic_weights.h):
+// what scripts/gpu-check.sh reports as decode tokens/s. A step is what
+// generation pays per token: the arguments' upload, every launch and GEMM,
+// the logits' download and the host argmax.
 //===----------------------------------------------------------------------===//
 #ifndef EDG_TEST_E2E_DECODE_BENCH_H
 #define EDG_TEST_E2E_DECODE_BENCH_H

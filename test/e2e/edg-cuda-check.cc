@@ -16,9 +16,16 @@
 // instead times N greedy one-token steps at batch 1 with the device KV cache
 // after a P-token prompt (default 16), on synthetic weights
 // (decode_bench.h), and prints `BENCH decode ...` with tokens/s.
+//
+// `edg-cuda-check train.bin --bench-train=N [--batch=B] [--seq=T]
+//  [--peak=TFLOPS] [--device=...]` times N grad_step runs of a training
+// model (default 1 x 16 tokens; train_bench.h) and prints `BENCH train ...`
+// with TFLOP/s and the model FLOP utilisation against --peak (default 790,
+// the H200's achievable dense bf16 rate).
 //===----------------------------------------------------------------------===//
 #include "test/e2e/decode_bench.h"
 #include "test/e2e/device_conformance.h"
+#include "test/e2e/train_bench.h"
 #include "test/cuda_emu/emu_device.h"
 
 #include "runtime/core/status.h"
@@ -40,6 +47,21 @@ int bench_decode(edg::cuda::DeviceApi &dev, const std::string &model,
               (long long)r.prompt, (long long)r.tokens, r.seconds * 1e3,
               r.seconds * 1e3 / double(r.tokens), double(r.tokens) / r.seconds,
               (long long)r.decode_launches);
+  return 0;
+}
+
+/// --bench-train: prints one BENCH line.
+int bench_train(edg::cuda::DeviceApi &dev, const std::string &model, long batch,
+                long seq, long steps, double peak) {
+  auto r = edg::conformance::bench_train(model, dev, batch, seq, steps);
+  const double tflops = r.seconds > 0 ? r.flops / r.seconds / 1e12 : 0;
+  std::printf("device: %s\n", dev.describe().c_str());
+  std::printf("BENCH train grad_step batch %lld x %lld tokens: %.2f GFLOP, "
+              "%.2f ms/step (median of %lld), %.3f TFLOP/s, MFU %.2f%% of "
+              "%.0f TFLOP/s\n",
+              (long long)r.batch, (long long)r.seq, r.flops / 1e9,
+              r.seconds * 1e3, (long long)r.steps, tflops,
+              100 * tflops / peak, peak);
   return 0;
 }
 
@@ -75,7 +97,8 @@ int main(int argc, char **argv) {
   std::string device = "cuda";
   double tol = 1e-4;
   bool generate = true;
-  long bench = 0, prompt = 16;
+  long bench = 0, prompt = 16, train = 0, batch = 1, seq = 16;
+  double peak = 790;
   std::vector<std::string> paths;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -89,23 +112,37 @@ int main(int argc, char **argv) {
       bench = std::stol(a.substr(15));
     else if (a.rfind("--prompt=", 0) == 0)
       prompt = std::stol(a.substr(9));
+    else if (a.rfind("--bench-train=", 0) == 0)
+      train = std::stol(a.substr(14));
+    else if (a.rfind("--batch=", 0) == 0)
+      batch = std::stol(a.substr(8));
+    else if (a.rfind("--seq=", 0) == 0)
+      seq = std::stol(a.substr(6));
+    else if (a.rfind("--peak=", 0) == 0)
+      peak = std::stod(a.substr(7));
     else if (a.rfind("--", 0) == 0) {
       std::fprintf(stderr, "edg-cuda-check: unknown option '%s'\n", a.c_str());
       return 2;
     } else
       paths.push_back(a);
   }
-  if (paths.size() != (bench > 0 ? 1u : 2u) || (device != "cuda" && device != "emu")) {
+  const bool benchmark = bench > 0 || train > 0;
+  if (paths.size() != (benchmark ? 1u : 2u) || (device != "cuda" && device != "emu") ||
+      batch < 1 || seq < 1 || !(peak > 0)) {
     std::fprintf(stderr, "usage: edg-cuda-check model.bin FIXTURE_DIR "
                          "[--device=cuda|emu] [--tol T] [--no-generate]\n"
                          "       edg-cuda-check model.bin --bench-decode=N "
-                         "[--prompt=P] [--device=cuda|emu]\n");
+                         "[--prompt=P] [--device=cuda|emu]\n"
+                         "       edg-cuda-check train.bin --bench-train=N "
+                         "[--batch=B] [--seq=T] [--peak=TFLOPS] [--device=cuda|emu]\n");
     return 2;
   }
   try {
     std::unique_ptr<edg::cuda::DeviceApi> dev =
         device == "emu" ? std::make_unique<edg::cuda_emu::EmuDevice>()
                         : edg::cuda::open_cuda_device(0);
+    if (train > 0)
+      return bench_train(*dev, paths[0], batch, seq, train, peak);
     return bench > 0 ? bench_decode(*dev, paths[0], prompt, bench)
                      : check_fixture(*dev, paths[0], paths[1], tol, generate);
   } catch (const std::exception &e) {

@@ -2,23 +2,27 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // `edg-kernel-check model.bin [--device=cpu|emu|cuda] [--bench-attention=T]
-//  [--bench-gemm=N]`
+//  [--bench-gemm=N]`, `edg-kernel-check kernels.cu --device=emu`
 //
 // Runs every generated kernel stored in model.bin on random inputs and
-// compares it with the hand-written fp32 CPU kernels (kernel_oracle.h):
+// compares it with the hand-written fp32 CPU kernels (kernel_oracle.h; the
+// training kinds of passes/EmitCudaTrain.cpp: train_oracle.h):
 //   cpu:  the shared object edg-compile built (fp32), tolerance 1e-4
 //   emu:  the generated CUDA source, built with the host compiler against
 //         the CPU emulator of CUDA (test/cuda_emu): the CUDA kernels' code
-//         checked without a GPU
+//         checked without a GPU; a `.cu` file (edg-opt --edg-emit-cuda)
+//         instead of model.bin needs no NVRTC
 //   cuda: the cubin/PTX for this GPU
 // emu and cuda tolerances by storage type: f32 1e-4, f16 5e-3, bf16 3e-2 (a
-// rounding point per op, MODEL_SPEC §3), relative to max(1, max |expected|). Prints one line per kernel and exits
+// rounding point per op, MODEL_SPEC §3), relative to max(1, max |expected|);
+// fp32 outputs of the training kinds 1e-5. Prints one line per kernel and exits
 // 1 on any failure. With CUDA, --bench-attention times the model's
 // attention kernels at T = S (TFLOP/s; causal masks count half the
 // products), and their backward kernels when the model is a training
 // module, and --bench-gemm a bf16 cuBLASLt N x N x N GEMM.
 //===----------------------------------------------------------------------===//
 #include "test/e2e/kernel_oracle.h"
+#include "test/e2e/train_oracle.h"
 
 #include "runtime/core/half.h"
 #include "runtime/core/model_file.h"
@@ -38,7 +42,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <functional>
+#include <sstream>
 #include <string>
 
 namespace {
@@ -153,12 +159,69 @@ struct Target {
       launch;
 };
 
-/// Runs every kernel of `infos` on `target` against the oracle.
-void check_kernels(const std::vector<cuda::LaunchInfo> &infos, Target &target) {
+/// "f32", "bf16" or "f16" of a CUDA storage type; "" for integers.
+std::string dtype_of(const std::string &storage) {
+  return storage == "float"           ? "f32"
+         : storage == "__nv_bfloat16" ? "bf16"
+         : storage == "__half"        ? "f16"
+                                      : "";
+}
+
+/// A training kernel (mixed storage types, read from its declaration in
+/// `source`) against train_oracle.h; one report line per output.
+void check_train_kernel(const cuda::LaunchInfo &k, const std::string &source,
+                        Target &target, uint32_t seed) {
+  const oracle::KernelDecl decl = oracle::find_kernel_decl(source, k.name);
+  oracle::TrainCase t = oracle::make_train_case(
+      k.kind, k.width, decl,
+      [](const std::string &type, float x) {
+        return round_to(dtype_of(type), x);
+      },
+      seed);
+  const size_t ins = t.c.inputs.size();
+  check(ins + t.c.output_shapes.size() == decl.params.size(), k.name,
+        ": the case does not match the kernel's parameters");
+  std::vector<void *> ptrs;
+  for (size_t i = 0; i < ins; ++i)
+    ptrs.push_back(target.upload(
+        to_storage(t.c.inputs[i], dtype_of(decl.params[i]))));
+  std::vector<size_t> bytes;
+  for (size_t o = 0; o < t.c.output_shapes.size(); ++o) {
+    int64_t n = 1;
+    for (int64_t d : t.c.output_shapes[o])
+      n *= d;
+    bytes.push_back(size_t(n) * (dtype_of(decl.params[ins + o]) == "f32" ? 4 : 2));
+    // Zeroed like the executor's zero_outputs, else NaN bytes: an element
+    // the kernel never writes fails the check.
+    ptrs.push_back(target.upload(
+        std::vector<uint8_t>(bytes.back(), t.zero_outputs ? 0x00 : 0xff)));
+  }
+  target.launch(k, ptrs, t.c.sizes);
+  for (size_t o = 0; o < bytes.size(); ++o) {
+    const std::string dtype = dtype_of(decl.params[ins + o]);
+    double err = oracle::relative_error(
+        from_storage(target.download(ptrs[ins + o], bytes[o]), dtype),
+        t.c.expected[o]);
+    report(k.name, k.kind + "/" + dtype + " out" + std::to_string(o) + " (" +
+                       t.note + ")",
+           err, dtype == "f32" ? 1e-5 : tolerance(dtype));
+  }
+  for (void *p : ptrs)
+    target.release(p);
+}
+
+/// Runs every kernel of `infos` on `target` against the oracle; `source` is
+/// the generated CUDA (the training kinds read their declarations there).
+void check_kernels(const std::vector<cuda::LaunchInfo> &infos,
+                   const std::string &source, Target &target) {
   uint32_t seed = 1;
   for (const cuda::LaunchInfo &k : infos) {
     if (k.kind.rfind("attention_", 0) == 0)
       continue; // backward / decode variants: edg-attention-check
+    if (oracle::is_train_kind(k.kind)) {
+      check_train_kernel(k, source, target, seed++);
+      continue;
+    }
     const std::string dtype = k.dtype;
     KernelCase c = oracle::make_case(
         k.signature, k.width, [&](float x) { return round_to(dtype, x); },
@@ -203,8 +266,7 @@ void check_kernels(const std::vector<cuda::LaunchInfo> &infos, Target &target) {
 }
 
 /// The CUDA source built for the CPU emulator and run on it.
-void check_emu(const ModelFile &file) {
-  const std::string source = cuda::cuda_source(file.model(), file.path());
+void check_emu(const std::string &source) {
   std::shared_ptr<const cuda_emu::EmuKernels> kernels =
       cuda_emu::EmuKernels::get(source);
   Target emu;
@@ -229,7 +291,7 @@ void check_emu(const ModelFile &file) {
                     args);
   };
   std::printf("CUDA kernels on the CPU emulator (test/cuda_emu)\n");
-  check_kernels(cuda::parse_launch_lines(source), emu);
+  check_kernels(cuda::parse_launch_lines(source), source, emu);
 }
 
 #ifdef EDG_ENABLE_CUDA
@@ -256,7 +318,8 @@ void check_cuda(const ModelFile &file) {
                    const std::vector<int64_t> &sizes) {
     kernels->launch(k, ptrs, sizes);
   };
-  check_kernels(kernels->kernels(), gpu);
+  check_kernels(kernels->kernels(), cuda::cuda_source(file.model(), file.path()),
+                gpu);
 }
 
 /// The kernel named `name`, or null.
@@ -440,6 +503,19 @@ void bench_gemm(int64_t n) {
     cudaFree(p);
 }
 #endif
+/// Generated CUDA for --device=emu: a `.cu` file as is, else the source
+/// stored in model.bin.
+std::string emu_source(const std::string &path) {
+  if (path.size() > 3 && path.compare(path.size() - 3, 3, ".cu") == 0) {
+    std::ifstream in(path);
+    check(bool(in), "cannot read ", path);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+  }
+  ModelFile file = ModelFile::load(path);
+  return cuda::cuda_source(file.model(), file.path());
+}
 } // namespace
 
 int main(int argc, char **argv) {
@@ -458,21 +534,22 @@ int main(int argc, char **argv) {
   }
   try {
     if (path.empty() && !benchGemm)
-      edg::fail("usage: edg-kernel-check model.bin [--device=cpu|cuda] "
+      edg::fail("usage: edg-kernel-check model.bin|kernels.cu "
+                "[--device=cpu|emu|cuda] "
                 "[--bench-attention=T] [--bench-gemm=N]");
     if (device != "cpu" && device != "emu" && device != "cuda")
       edg::fail("--device=", device, " is not one of cpu, emu, cuda");
 #ifdef EDG_ENABLE_CUDA
     if (benchGemm)
       bench_gemm(benchGemm);
-    if (!path.empty()) {
+    if (!path.empty() && device == "emu" && !benchAttention) {
+      check_emu(emu_source(path));
+    } else if (!path.empty()) {
       edg::ModelFile file = edg::ModelFile::load(path);
       if (benchAttention)
         bench_attention(file, benchAttention);
       else if (device == "cuda")
         check_cuda(file);
-      else if (device == "emu")
-        check_emu(file);
       else
         check_cpu(file);
     }
@@ -480,11 +557,10 @@ int main(int argc, char **argv) {
     if (device == "cuda" || benchAttention || benchGemm)
       edg::fail("this edg-kernel-check was built without CUDA "
                 "(EDG_ENABLE_CUDA=OFF)");
-    edg::ModelFile file = edg::ModelFile::load(path);
     if (device == "emu")
-      check_emu(file);
+      check_emu(emu_source(path));
     else
-      check_cpu(file);
+      check_cpu(edg::ModelFile::load(path));
 #endif
   } catch (const std::exception &e) {
     std::fprintf(stderr, "edg-kernel-check: error: %s\n", e.what());

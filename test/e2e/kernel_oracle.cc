@@ -1,7 +1,8 @@
 //===- kernel_oracle.cc - test cases for generated kernels -------*- C++ -*-===//
 // SPDX-License-Identifier: Apache-2.0
 //
-// Signatures: `ew:` (all operands [n]), `row<d>:` (activations [rows, d];
+// Signatures: `ew:` (all operands [n]; gelu_tanh_grad and softcap_grad[c]
+// of training steps too), `row<d>:` (activations [rows, d];
 // the second operand of rms_norm is a [d] gain), `embed:` (ids [rows], a
 // [16, width] table), `rope:` (x [rows, width], positions [rows]) and
 // `attention:` (key=value spec). Sizes are small but cross the tile edges
@@ -220,6 +221,14 @@ KernelCase make_case(const std::string &signature, int64_t width,
       cpu::add(arg(0).f.data(), arg(1).f.data(), out.f.data(), count);
     } else if (op.name == "softcap") {
       cpu::softcap(out.f.data(), count, float(op.attrs.at(0)));
+    } else if (op.name == "gelu_tanh_grad") { // (u, d): d * gelu'(u)
+      std::vector<float> ones(static_cast<size_t>(count), 1.0f);
+      std::vector<float> unused(static_cast<size_t>(count));
+      cpu::gelu_tanh_mul_backward(arg(0).f.data(), ones.data(), arg(1).f.data(),
+                                  out.f.data(), unused.data(), count);
+    } else if (op.name == "softcap_grad") { // (y, d): d * (1 - (y/c)^2)
+      cpu::softcap_backward(arg(0).f.data(), arg(1).f.data(), out.f.data(),
+                            count, float(op.attrs.at(0)));
     } else if (op.name == "cast") {
       // fp32 in the oracle
     } else if (op.name == "rms_norm") {

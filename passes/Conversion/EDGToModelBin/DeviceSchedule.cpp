@@ -5,9 +5,11 @@
 // which `?` is B, T or the encoder length S is recovered by unifying the
 // dimensions every op ties together (a kernel's operands and results share
 // their leading axes; attention ties q's axis 1 to positions and out, k's
-// axis 1 to v and key_valid; a GEMM keeps x's leading axes) and naming each
-// class by the first argument axis in it. Like KernelBinaries.cpp, the model
-// is unpacked, extended and packed again.
+// axis 1 to v and key_valid, and its backward dq to q, dk/dv to k and the
+// [B, H, T] row statistics to q; a GEMM keeps x's leading axes, or for the
+// weight-gradient form tn ties the leading axes of its two operands) and
+// naming each class by the first argument axis in it. Like
+// KernelBinaries.cpp, the model is unpacked, extended and packed again.
 //===----------------------------------------------------------------------===//
 #include "passes/Conversion/EDGToModelBin/DeviceSchedule.h"
 
@@ -105,6 +107,15 @@ public:
 private:
   bool supported();
   void unify();
+  void unifyGemm(GemmOp gemm);
+  void unifyAttention(AttentionKernelOp attn, ValueRange operands,
+                      ValueRange results);
+  void unifyKernel(KernelOp kernel, LaunchOp launch);
+  bool exportGemm(GemmOp gemm, fb::DeviceStepT &step, std::string &error);
+  bool exportAttention(AttentionKernelOp attn, Operation *op,
+                       fb::DeviceStepT &step, std::string &error);
+  bool exportKernel(KernelOp kernel, LaunchOp launch, fb::DeviceStepT &step,
+                    std::string &error);
   bool bindDims(std::string &error);
   int32_t buffer(Value v, std::string &error);
   std::unique_ptr<fb::SizeExprT> size(ArrayRef<std::pair<Value, unsigned>> axes);
@@ -124,6 +135,11 @@ bool FunctionExporter::supported() {
   for (Operation &op : fn.getBody().front()) {
     if (isa<UseWeightOp, GemmOp, func::ReturnOp>(op))
       continue;
+    if (auto bwd = dyn_cast<AttentionBackwardOp>(op)) {
+      if (!module.lookupSymbol<AttentionKernelOp>(bwd.getKernel()))
+        return false;
+      continue;
+    }
     auto launch = dyn_cast<LaunchOp>(op);
     if (!launch)
       return false;
@@ -134,6 +150,67 @@ bool FunctionExporter::supported() {
   return true;
 }
 
+void FunctionExporter::unifyGemm(GemmOp gemm) {
+  Value a = gemm.getA(), b = gemm.getB(), y = gemm.getResult();
+  if (gemm.getForm() == GemmForm::tn) {
+    // dW [M, N] = a [.., M]^T b [.., N]: the rows (K) are both operands'
+    // leading axes; the result is static.
+    for (unsigned i = 0; i + 1 < rankOf(a); ++i)
+      classes.unite(a, i, b, i);
+    return;
+  }
+  // nt and nn: y [.., N] keeps a's leading axes.
+  for (unsigned i = 0; i + 1 < rankOf(a); ++i)
+    classes.unite(a, i, y, i);
+}
+
+void FunctionExporter::unifyAttention(AttentionKernelOp attn,
+                                      ValueRange operands, ValueRange results) {
+  // Forward: (q [B,T,..], k [B,S,..], v [B,S,..][, pos [B,T]][, key_valid
+  // [B,S]]) -> out [B,T,..]. Backward: the same, then out, dout [B,T,..]
+  // -> dq [B,T,..], dk, dv [B,S,..], lse, delta [B,H,T].
+  Value q = operands[0], k = operands[1];
+  for (Value v : operands)
+    classes.unite(v, 0, q, 0);
+  for (Value v : results)
+    classes.unite(v, 0, q, 0);
+  classes.unite(operands[2], 1, k, 1);
+  unsigned next = 3;
+  if (attn.getHasPositions())
+    classes.unite(operands[next++], 1, q, 1);
+  if (attn.getHasKeyValid())
+    classes.unite(operands[next++], 1, k, 1);
+  for (Value v : operands.drop_front(next)) // out, dout
+    classes.unite(v, 1, q, 1);
+  if (results.size() == 1) {
+    classes.unite(results[0], 1, q, 1);
+    return;
+  }
+  classes.unite(results[0], 1, q, 1);
+  classes.unite(results[1], 1, k, 1);
+  classes.unite(results[2], 1, k, 1);
+  for (Value stats : results.drop_front(3))
+    classes.unite(stats, 2, q, 1);
+}
+
+void FunctionExporter::unifyKernel(KernelOp kernel, LaunchOp launch) {
+  // Generated kernels: operands and results share their leading axes
+  // (ids [B,T] -> embeddings [B,T,D]; a norm gain [D] has none dynamic).
+  // The reference is the first result, except for kernels whose result is
+  // not row-shaped: column_sum [d], label_mean (a scalar) and embed_grad
+  // [V, d] tie their operands to the first operand instead.
+  StringRef kind = kernel.getKind();
+  bool byInput = kind == "column_sum" || kind == "label_mean" ||
+                 kind == "embed_grad";
+  Value ref = byInput ? launch.getOperand(0) : launch.getResult(0);
+  auto tie = [&](Value v) {
+    for (unsigned i = 0; i < std::min(rankOf(v), rankOf(ref)); ++i)
+      classes.unite(v, i, ref, i);
+  };
+  llvm::for_each(launch.getOperands(), tie);
+  llvm::for_each(launch.getResults(), tie);
+}
+
 void FunctionExporter::unify() {
   for (BlockArgument a : fn.getArguments())
     for (unsigned i = 0; i < rankOf(a); ++i)
@@ -141,40 +218,17 @@ void FunctionExporter::unify() {
         classes.node(a, i);
   for (Operation &op : fn.getBody().front()) {
     if (auto gemm = dyn_cast<GemmOp>(op)) {
-      for (unsigned i = 0; i + 1 < rankOf(gemm.getA()); ++i)
-        classes.unite(gemm.getA(), i, gemm.getResult(), i);
-      continue;
+      unifyGemm(gemm);
+    } else if (auto bwd = dyn_cast<AttentionBackwardOp>(op)) {
+      unifyAttention(module.lookupSymbol<AttentionKernelOp>(bwd.getKernel()),
+                     bwd.getOperands(), bwd.getResults());
+    } else if (auto launch = dyn_cast<LaunchOp>(op)) {
+      Operation *k = module.lookupSymbol(launch.getKernel());
+      if (auto attn = dyn_cast<AttentionKernelOp>(k))
+        unifyAttention(attn, launch.getOperands(), launch.getResults());
+      else
+        unifyKernel(cast<KernelOp>(k), launch);
     }
-    auto launch = dyn_cast<LaunchOp>(op);
-    if (!launch)
-      continue;
-    Operation *k = module.lookupSymbol(launch.getKernel());
-    if (auto attn = dyn_cast<AttentionKernelOp>(k)) {
-      // (q [B,T,..], k [B,S,..], v [B,S,..][, pos [B,T]][, key_valid [B,S]])
-      // -> out [B,T,..]
-      auto operands = launch.getOperands();
-      Value q = operands[0], kk = operands[1], out0 = launch.getResult(0);
-      for (Value v : launch->getOperands())
-        classes.unite(v, 0, q, 0);
-      classes.unite(out0, 0, q, 0);
-      classes.unite(out0, 1, q, 1);
-      classes.unite(operands[2], 1, kk, 1);
-      unsigned next = 3;
-      if (attn.getHasPositions())
-        classes.unite(operands[next++], 1, q, 1);
-      if (attn.getHasKeyValid())
-        classes.unite(operands[next], 1, kk, 1);
-      continue;
-    }
-    // Generated kernels: operands and results share their leading axes
-    // (ids [B,T] -> embeddings [B,T,D]; a norm gain [D] has none dynamic).
-    Value res0 = launch.getResult(0);
-    for (Value v : launch->getOperands())
-      for (unsigned i = 0; i < std::min(rankOf(v), rankOf(res0)); ++i)
-        classes.unite(v, i, res0, i);
-    for (Value v : launch.getResults())
-      for (unsigned i = 0; i < std::min(rankOf(v), rankOf(res0)); ++i)
-        classes.unite(v, i, res0, i);
   }
 }
 
@@ -279,64 +333,130 @@ FunctionExporter::size(ArrayRef<std::pair<Value, unsigned>> axes) {
   return s;
 }
 
+/// (v, 0) .. (v, count - 1): the axes whose product is a size.
+std::vector<std::pair<Value, unsigned>> leading(Value v, unsigned count) {
+  std::vector<std::pair<Value, unsigned>> axes;
+  for (unsigned i = 0; i < count; ++i)
+    axes.push_back({v, i});
+  return axes;
+}
+
+bool FunctionExporter::exportGemm(GemmOp gemm, fb::DeviceStepT &step,
+                                  std::string &error) {
+  step.kind = fb::DeviceStepKind::gemm;
+  for (Value v : gemm->getOperands())
+    step.inputs.push_back(buffer(v, error));
+  step.outputs.push_back(buffer(gemm.getResult(), error));
+  if (!error.empty())
+    return false;
+  Value a = gemm.getA(), b = gemm.getB();
+  unsigned ra = rankOf(a);
+  switch (gemm.getForm()) {
+  case GemmForm::nt: // y [M, N] = a [M, K] * b [N, K]^T; M: a's leading axes
+    step.sizes.push_back(size(leading(a, ra - 1)));
+    step.sizes.push_back(size({{b, 0}}));
+    step.sizes.push_back(size({{b, 1}}));
+    break;
+  case GemmForm::nn: // y [M, N] = a [M, K] * b [K, N]
+    step.sizes.push_back(size(leading(a, ra - 1)));
+    step.sizes.push_back(size({{b, 1}}));
+    step.sizes.push_back(size({{b, 0}}));
+    step.transpose_w = false;
+    break;
+  case GemmForm::tn: // y [M, N] = a [K, M]^T * b [K, N]; K: the rows
+    step.sizes.push_back(size({{a, ra - 1}}));
+    step.sizes.push_back(size({{b, rankOf(b) - 1}}));
+    step.sizes.push_back(size(leading(a, ra - 1)));
+    step.transpose_x = true;
+    step.transpose_w = false;
+    break;
+  }
+  step.epilogue = gemm.getEpilogue().value_or("").str();
+  step.location = nameOf(gemm.getLoc());
+  return true;
+}
+
+bool FunctionExporter::exportAttention(AttentionKernelOp attn, Operation *op,
+                                       fb::DeviceStepT &step,
+                                       std::string &error) {
+  // inputs q, k, v, positions|-1, key_valid|-1[, out, dout]
+  bool backward = isa<AttentionBackwardOp>(op);
+  step.kind = backward ? fb::DeviceStepKind::attention_backward
+                       : fb::DeviceStepKind::attention;
+  step.kernel = attn.getSymName().str();
+  OperandRange operands = op->getOperands();
+  for (Value v : operands.take_front(3))
+    step.inputs.push_back(buffer(v, error));
+  unsigned next = 3;
+  step.inputs.push_back(attn.getHasPositions() ? buffer(operands[next++], error)
+                                               : -1);
+  step.inputs.push_back(attn.getHasKeyValid() ? buffer(operands[next++], error)
+                                              : -1);
+  for (Value v : operands.drop_front(next))
+    step.inputs.push_back(buffer(v, error));
+  for (Value v : op->getResults())
+    step.outputs.push_back(buffer(v, error));
+  if (!error.empty())
+    return false;
+  step.sizes.push_back(size({{operands[0], 0}}));
+  step.sizes.push_back(size({{operands[0], 1}}));
+  step.sizes.push_back(size({{operands[1], 1}}));
+  step.location = attn.getOrigin().str();
+  return true;
+}
+
+bool FunctionExporter::exportKernel(KernelOp kernel, LaunchOp launch,
+                                    fb::DeviceStepT &step, std::string &error) {
+  step.kind = fb::DeviceStepKind::launch;
+  step.kernel = kernel.getSymName().str();
+  for (Value v : launch.getOperands())
+    step.inputs.push_back(buffer(v, error));
+  for (Value v : launch.getResults())
+    step.outputs.push_back(buffer(v, error));
+  if (!error.empty())
+    return false;
+  // sizes[0] per kind (docs/codegen.md): elementwise n = numel(out0); the
+  // row kinds rows = numel(out0) / row; column_sum rows = numel(in0) / d;
+  // embed_grad rows = numel(ids); cross_entropy_rows rows = numel(out0);
+  // label_mean n = numel(in0).
+  StringRef kind = kernel.getKind();
+  Value in0 = launch.getNumOperands() ? launch.getOperand(0) : Value();
+  Value out0 = launch.getResult(0);
+  unsigned rIn = in0 ? rankOf(in0) : 0, rOut = rankOf(out0);
+  if (kind == "elementwise" || kind == "cross_entropy_rows")
+    step.sizes.push_back(size(leading(out0, rOut)));
+  else if (kind == "column_sum")
+    step.sizes.push_back(size(leading(in0, rIn - 1)));
+  else if (kind == "embed_grad" || kind == "label_mean")
+    step.sizes.push_back(size(leading(in0, rIn)));
+  else // row, rope, embed, rms_norm_grad, cross_entropy_grad
+    step.sizes.push_back(size(leading(out0, rOut - 1)));
+  // embed_grad scatter-adds into its table: the executor zeroes it first.
+  step.zero_outputs = kind == "embed_grad";
+  step.location = kernel.getOrigin().str();
+  return true;
+}
+
 bool FunctionExporter::exportOp(Operation *op, std::string &error) {
   auto step = std::make_unique<fb::DeviceStepT>();
-  auto buffersOf = [&](auto range, std::vector<int32_t> &ids) {
-    for (Value v : range)
-      ids.push_back(buffer(v, error));
-    return error.empty();
-  };
-  auto leading = [](Value v, unsigned count) {
-    std::vector<std::pair<Value, unsigned>> axes;
-    for (unsigned i = 0; i < count; ++i)
-      axes.push_back({v, i});
-    return axes;
-  };
+  bool ok = true;
   if (auto gemm = dyn_cast<GemmOp>(op)) {
-    // y [.., N] = x [.., K] * w [N, K]^T: M is x's leading axes.
-    step->kind = fb::DeviceStepKind::gemm;
-    if (!buffersOf(op->getOperands(), step->inputs) ||
-        !buffersOf(op->getResults(), step->outputs))
-      return false;
-    Value x = gemm.getA(), w = gemm.getB();
-    step->sizes.push_back(size(leading(x, rankOf(x) - 1)));
-    step->sizes.push_back(size({{w, 0}}));
-    step->sizes.push_back(size({{w, 1}}));
-    step->epilogue = gemm.getEpilogue().value_or("").str();
-    step->location = nameOf(op->getLoc());
+    ok = exportGemm(gemm, *step, error);
+  } else if (auto bwd = dyn_cast<AttentionBackwardOp>(op)) {
+    ok = exportAttention(
+        module.lookupSymbol<AttentionKernelOp>(bwd.getKernel()), op, *step,
+        error);
   } else if (auto launch = dyn_cast<LaunchOp>(op)) {
     Operation *k = module.lookupSymbol(launch.getKernel());
-    step->kernel = launch.getKernel().str();
-    if (auto attn = dyn_cast<AttentionKernelOp>(k)) {
-      step->kind = fb::DeviceStepKind::attention;
-      auto operands = launch.getOperands();
-      if (!buffersOf(operands.take_front(3), step->inputs))
-        return false;
-      unsigned next = 3;
-      step->inputs.push_back(attn.getHasPositions() ? buffer(operands[next++], error) : -1);
-      step->inputs.push_back(attn.getHasKeyValid() ? buffer(operands[next], error) : -1);
-      if (!error.empty() || !buffersOf(op->getResults(), step->outputs))
-        return false;
-      step->sizes.push_back(size({{operands[0], 0}}));
-      step->sizes.push_back(size({{operands[0], 1}}));
-      step->sizes.push_back(size({{operands[1], 1}}));
-      step->location = attn.getOrigin().str();
-    } else {
-      auto kernel = cast<KernelOp>(k);
-      step->kind = fb::DeviceStepKind::launch;
-      if (!buffersOf(op->getOperands(), step->inputs) ||
-          !buffersOf(op->getResults(), step->outputs))
-        return false;
-      // Elementwise kernels take the element count n, the others the rows.
-      Value res0 = launch.getResult(0);
-      unsigned r = rankOf(res0);
-      step->sizes.push_back(
-          size(leading(res0, kernel.getKind() == "elementwise" ? r : r - 1)));
-      step->location = kernel.getOrigin().str();
-    }
+    if (auto attn = dyn_cast<AttentionKernelOp>(k))
+      ok = exportAttention(attn, op, *step, error);
+    else
+      ok = exportKernel(cast<KernelOp>(k), launch, *step, error);
   } else {
     return true; // use_weight, return
   }
+  if (!ok)
+    return false;
   out->steps.push_back(std::move(step));
   return true;
 }

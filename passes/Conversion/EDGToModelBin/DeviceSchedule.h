@@ -23,8 +23,9 @@ namespace mlir::edg {
 /// Rewrites `model` (a verified model.bin written by exportModel) with a
 /// DeviceFunction for every function of `lowered` (the kernel-level,
 /// memory-planned module) whose body is only edg.use_weight, edg.launch,
-/// edg.gemm and the return. Other functions (training steps) are left to
-/// the coarse schedule. On failure sets `error` and leaves `model`.
+/// edg.gemm, edg.attention_backward and the return (inference functions,
+/// @loss and @grad_step). Others (an optimizer step, distillation) are left
+/// to the coarse schedule. On failure sets `error` and leaves `model`.
 LogicalResult addDeviceSchedules(std::vector<uint8_t> &model, ModuleOp lowered,
                                  std::string &error);
 

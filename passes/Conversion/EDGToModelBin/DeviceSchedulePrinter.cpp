@@ -9,6 +9,11 @@
 //     gemm(x, w) -> (y) M=B*T N=64 K=64 [epilogue softcap_7]
 //     attention <kernel>(q, k, v, pos|-, key_valid|-) -> (out) B=B T=T S=T
 //     return arena+12582912:f32[B,T,256]
+// Training steps add the GEMM forms of the gradients (`form=nn`: w not
+// transposed; `form=tn`: x transposed, M = x's last dim, K = the rows),
+// `attention_backward <kernel>(q, k, v, pos|-, key_valid|-, out, dout) ->
+// (dq, dk, dv, lse, delta) B= T= S=` and `zero_outputs` on scatter-add
+// launches (embed_grad).
 //===----------------------------------------------------------------------===//
 #include "passes/Conversion/EDGToModelBin/DeviceSchedule.h"
 
@@ -111,14 +116,21 @@ private:
     switch (s.kind()) {
     case fb::DeviceStepKind::gemm:
       os << " M=" << at(0) << " N=" << at(1) << " K=" << at(2);
+      if (s.transpose_x())
+        os << " form=" << (s.transpose_w() ? "tt" : "tn");
+      else if (!s.transpose_w())
+        os << " form=nn";
       if (s.epilogue() && s.epilogue()->size())
         os << " epilogue " << s.epilogue()->str();
       break;
     case fb::DeviceStepKind::attention:
+    case fb::DeviceStepKind::attention_backward:
       os << " B=" << at(0) << " T=" << at(1) << " S=" << at(2);
       break;
     case fb::DeviceStepKind::launch:
       os << " sizes(" << at(0) << ")";
+      if (s.zero_outputs())
+        os << " zero_outputs";
       break;
     }
     os << "\n";

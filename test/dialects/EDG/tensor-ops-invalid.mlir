@@ -272,7 +272,7 @@ func.func @fusion_body(%x: tensor<?x8xf32>, %w: tensor<4x8xf32>) {
 
 // -----
 
-// expected-error @+1 {{unknown kernel kind 'matmul' (elementwise, row, rope, embed)}}
+// expected-error @+1 {{unknown kernel kind 'matmul' (elementwise, row, rope, embed, rms_norm_grad, column_sum, embed_grad, cross_entropy_rows, label_mean, cross_entropy_grad)}}
 edg.kernel @k {kind = "matmul", signature = "", origin = ""} : (tensor<?x8xf32>) -> tensor<?x8xf32> {
 ^bb0(%arg0: tensor<?x8xf32>):
   edg.yield %arg0 : tensor<?x8xf32>
@@ -284,6 +284,16 @@ edg.kernel @k {kind = "matmul", signature = "", origin = ""} : (tensor<?x8xf32>)
 edg.kernel @k {kind = "row", signature = "", origin = ""} : (tensor<?x8xf32>) -> tensor<?x8xf32> {
 ^bb0(%arg0: tensor<?x8xf32>):
   edg.yield %arg0 : tensor<?x8xf32>
+}
+
+// -----
+
+// The training kinds that walk rows need their width too.
+// expected-error @+1 {{a column_sum kernel needs a static row_width > 0}}
+edg.kernel @k {kind = "column_sum", signature = "", origin = ""} : (tensor<?x8xf32>) -> tensor<8xf32> {
+^bb0(%arg0: tensor<?x8xf32>):
+  %s = edg.column_sum %arg0 : (tensor<?x8xf32>) -> tensor<8xf32>
+  edg.yield %s : tensor<8xf32>
 }
 
 // -----
