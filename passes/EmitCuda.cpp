@@ -17,8 +17,9 @@
 // backward (EmitCudaAttentionBackward.cpp, modules with @grad_step or
 // @train_step) or KV-cache decode variants (EmitCudaAttentionDecode.cpp,
 // causal and sliding-causal kernels of other modules, with the cache append
-// kernel of EmitCudaAttentionAppend.cpp). GEMMs are not
-// generated: the runtime calls cuBLASLt for edg.gemm.
+// kernel of EmitCudaAttentionAppend.cpp). Modules with a @train_step also
+// get the optimizer kernels of EmitCudaOptimizer.cpp (global-norm clipping,
+// AdamW). GEMMs are not generated: the runtime calls cuBLASLt for edg.gemm.
 //===----------------------------------------------------------------------===//
 #include "passes/EmitCuda.h"
 #include "passes/Passes.h"
@@ -401,6 +402,9 @@ LogicalResult mlir::edg::emitCuda(ModuleOp module, llvm::raw_ostream &os) {
         cuda::emitAttentionAppend(a, os);
     }
   }
+  // The optimizer step on the device: once per module, per weight type.
+  if (module.lookupSymbol("train_step"))
+    cuda::emitOptimizerKernels(module, os);
   return success();
 }
 

@@ -6,8 +6,9 @@
 // column_sum, embed_grad, cross_entropy_rows, label_mean,
 // cross_entropy_grad), EmitCudaAttention.cpp (the FlashAttention-2-style kernel),
 // EmitCudaAttentionBackward.cpp (its backward), EmitCudaAttentionDecode.cpp
-// (its split-K KV-cache decode variant) and EmitCudaAttentionAppend.cpp (the
-// cache append kernel of that variant).
+// (its split-K KV-cache decode variant), EmitCudaAttentionAppend.cpp (the
+// cache append kernel of that variant) and EmitCudaOptimizer.cpp (gradient
+// clipping and AdamW of modules with a @train_step).
 //
 // Numerics of generated CUDA: tensors are stored in their IR element type
 // (bf16, f16 or f32) and every value is computed in fp32 registers; each op
@@ -102,6 +103,13 @@ LogicalResult emitAttentionDecode(AttentionKernelOp kernel,
 /// (rotated when RoPE is fused), values, positions and validity into the
 /// KV cache `<name>_decode` reads. Emitted next to the decode kernels.
 void emitAttentionAppend(AttentionKernelOp kernel, llvm::raw_ostream &os);
+
+/// The optimizer kernels (EmitCudaOptimizer.cpp), not edg.kernel ops:
+/// `edg_opt_sumsq_<t>` and `edg_opt_adamw_<t>` for each float element type
+/// <t> (f32, bf16, f16) of the module's edg.weight ops and one
+/// `edg_opt_clip`, each with its edg-launch line (kinds optimizer_sumsq,
+/// optimizer_clip, optimizer_adamw). Emitted for modules with a @train_step.
+void emitOptimizerKernels(ModuleOp module, llvm::raw_ostream &os);
 
 } // namespace mlir::edg::cuda
 

@@ -12,16 +12,20 @@
 #      model-level run of the CUDA executor against HF (edg-cuda-check:
 #      fp32 logits/encoder states 1e-4 and greedy generation; bf16 within
 #      1e-1 of the fp32 reference); plus the end-to-end CPU conformance;
+#      training on CUDA: the gradients (and 5 AdamW steps) of three
+#      fixtures against HF, fp32;
 #   4. benchmarks: cuBLASLt bf16 GEMM TFLOP/s (vs ~790), the generated
 #      attention forward at T = S = 4096, head_dim 256 (Gemma 2 2B heads),
-#      and decode tokens/s at batch 1 with the device KV cache (T5Gemma
-#      2B-2B dims, DECODE_LAYERS decoder layers) against its 4.8 TB/s bound;
+#      decode tokens/s at batch 1 with the device KV cache (T5Gemma
+#      2B-2B dims, DECODE_LAYERS decoder layers) against its 4.8 TB/s bound,
+#      and a training step's TFLOP/s and MFU (T5Gemma 2B-2B dims,
+#      TRAIN_LAYERS layers per stack);
 # and prints a summary. Exit status 0 only when every check passed.
 # docs/gpu.md says what each line means and what is not measured yet.
 #
 # Environment: EDG_BUILD_DIR (default build-gpu), CUDA_ARCH (default: the
 # device's, e.g. sm_90a on H100/H200), JOBS (default nproc), DECODE_LAYERS
-# (default 8).
+# (default 8), TRAIN_LAYERS (default 4).
 set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 build="${EDG_BUILD_DIR:-$root/build-gpu}"
@@ -117,6 +121,27 @@ for fixture in gemma2_gqa_sliding gemma2_mha_nocap t5gemma_balanced t5gemma_unba
     cat "$work/$fixture.conf"; bad "CPU conformance $fixture"
   fi
 done
+# Training on CUDA: grad_step (forward, loss, backward) on the GPU against
+# HF's gradients, fp32; t5gemma_balanced at its fp32 noise floor (2e-4, as
+# test/e2e/train-conformance-cuda-emu.test), and 5 AdamW steps (the
+# optimizer kernels on the GPU too).
+check_training() { # fixture objective tol mode
+  local m="$work/train-$1"
+  if "$bin/edg-import" "$root/test/fixtures/$1/config.json" -o "$m.mlir" 2> "$m.log" &&
+     "$bin/edg-opt" "$m.mlir" --edg-train-pipeline="objective=$2 max-grad-norm=0" \
+       -o "$m.train.mlir" 2>> "$m.log" &&
+     timeout 120 "$bin/edg-compile" "$m.train.mlir" --target=all --cuda-arch="$arch" \
+       -o "$m.bin" 2>> "$m.log" &&
+     timeout 120 "$bin/edg-conformance" "$m.bin" "$root/test/fixtures/$1" "$4" \
+       --device=cuda --tol "$3" > "$m.out" 2>&1; then
+    note "CUDA training $1 $4: $(grep -E '^PASS (gradients|parameters)' "$m.out" | head -1)"
+  else
+    cat "$m.log" "$m.out" 2>/dev/null | tail -20; bad "CUDA training $1 $4"
+  fi
+}
+check_training gemma2_gqa_sliding lm 1e-4 --grads
+check_training t5gemma_balanced seq2seq 2e-4 --grads
+check_training gemma2_mha_nocap lm 1e-4 --adamw
 
 #--- 4. benchmarks ----------------------------------------------------------#
 if out=$(timeout 120 "$bin/edg-kernel-check" --bench-gemm=8192 2>&1); then
@@ -174,7 +199,32 @@ if "$bin/edg-import" "$work/dec.json" --dtype bf16 -o "$work/dec.mlir" 2> "$work
 else
   cat "$work/dec.log"; echo "${out:-}"; bad "decode benchmark"
 fi
-note "training MFU: n/a (the CUDA executor runs inference schedules only)"
+# A training step (grad_step: forward, loss, backward; then AdamW, all on
+# the device) on T5Gemma 2B-2B dims with TRAIN_LAYERS encoder and decoder
+# layers (default 4 + 4), bf16, batch 8 x 512 + 512 tokens, synthetic
+# weights; MFU against ~790 TFLOP/s.
+tl="${TRAIN_LAYERS:-4}"
+python3 - "$root/test/frontend/Inputs/t5gemma-2b-2b.json" "$work/train.json" "$tl" <<'EOF'
+import json, sys
+c = json.load(open(sys.argv[1]))
+n = int(sys.argv[3])
+for side in ("encoder", "decoder"):
+    c[side]["num_hidden_layers"] = n
+    if c[side].get("layer_types"):
+        c[side]["layer_types"] = c[side]["layer_types"][:n]
+json.dump(c, open(sys.argv[2], "w"), indent=1)
+EOF
+if "$bin/edg-import" "$work/train.json" --dtype bf16 -o "$work/train.mlir" 2> "$work/train.log" &&
+   "$bin/edg-opt" "$work/train.mlir" --edg-train-pipeline="objective=seq2seq" \
+     -o "$work/train-step.mlir" 2>> "$work/train.log" &&
+   timeout 180 "$bin/edg-compile" "$work/train-step.mlir" --target=cuda --cuda-arch="$arch" \
+     --max-batch 8 --max-seq 512 -o "$work/train.bin" 2>> "$work/train.log" &&
+   out=$(timeout 240 "$bin/edg-cuda-check" "$work/train.bin" --bench-train=3 --batch=8 \
+     --seq=512 --peak=790 --device=cuda 2>&1); then
+  note "training step (2B-2B dims, $tl+$tl layers, bf16): $(echo "$out" | grep BENCH | sed 's/^BENCH //')"
+else
+  cat "$work/train.log"; echo "${out:-}"; bad "training benchmark"
+fi
 
 #--- summary ----------------------------------------------------------------#
 echo

@@ -61,7 +61,7 @@ std::vector<TokenIds> Model::generate(const std::vector<TokenIds> &prompts,
   std::mt19937_64 rng(options.seed);
   const bool greedy = options.temperature <= 0.0f;
   // On the GPU when CUDA was selected (device KV cache, decode_session.h).
-  DecodeSession session(*this, *impl_->executor, impl_->cuda(), prompts, 1,
+  DecodeSession session(*this, impl_->cpu_executor(), impl_->cuda(), prompts, 1,
                         options.max_new_tokens, greedy);
   std::vector<bool> done(static_cast<size_t>(B), false);
   std::vector<int32_t> next(static_cast<size_t>(B));
@@ -100,7 +100,7 @@ std::vector<Hypothesis> Model::beam_search(const std::vector<TokenIds> &prompts,
   if (options.max_new_tokens == 0)
     return out;
   // Always on the CPU: the device KV cache cannot reorder its rows.
-  DecodeSession session(*this, *impl_->executor, /*cuda=*/nullptr, prompts, k,
+  DecodeSession session(*this, impl_->cpu_executor(), /*cuda=*/nullptr, prompts, k,
                         options.max_new_tokens, /*greedy=*/false);
   BeamSearch search(int64_t(prompts.size()), k, vocab_size(),
                     options.max_new_tokens, stops, options.length_penalty,

@@ -41,6 +41,8 @@ void Model::bind_weights(const std::vector<std::string> &checkpoints,
                          uint64_t seed) {
   impl_->weights.bind(impl_->file.model(), checkpoints, seed);
   impl_->train.reset(); // new weights: the optimizer starts over
+  if (impl_->cuda_executor)
+    impl_->cuda_executor->reset_optimizer();
 }
 
 const std::string &Model::model_type() const { return impl_->model_type; }
@@ -67,17 +69,28 @@ cuda::CudaExecutor *Model::Impl::cuda() {
   if (!use_cuda)
     return nullptr;
   if (!cuda_executor) {
-    device = cuda::open_cuda_device();
+    if (!device)
+      device = cuda::open_cuda_device();
     cuda_executor = std::make_unique<cuda::CudaExecutor>(file, weights, *device);
   }
   return cuda_executor.get();
+}
+
+void Model::Impl::sync_host() {
+  if (cuda_executor && cuda_executor->device_ahead() && train)
+    cuda_executor->download_training_state(weights, *train);
+}
+
+cpu::Executor &Model::Impl::cpu_executor() {
+  sync_host();
+  return *executor;
 }
 
 std::vector<Tensor> Model::run(const std::string &name,
                                const std::vector<const Tensor *> &args) const {
   if (cuda::CudaExecutor *cuda = impl_->cuda(); cuda && cuda->has_function(name))
     return cuda->run(name, args);
-  return impl_->executor->run(name, args);
+  return impl_->cpu_executor().run(name, args);
 }
 
 

@@ -33,6 +33,12 @@ struct Model::Impl {
   /// The CUDA executor when CUDA was selected (opening the device and
   /// creating the executor on first use), else null.
   cuda::CudaExecutor *cuda();
+  /// Training on CUDA updates the device weights and moments; this brings
+  /// them back to the host (weights, train) when they are newer there. Every
+  /// use of the host's weights goes through it.
+  void sync_host();
+  /// The CPU executor, after sync_host.
+  cpu::Executor &cpu_executor();
   /// Optimizer state, created by the first training call after binding.
   std::unique_ptr<TrainState> train;
   TrainOverrides overrides;

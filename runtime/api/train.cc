@@ -5,7 +5,8 @@
 // names edg-build-objective gave them, recorded in model.bin), runs
 // grad_step and loss on the selected backend (CUDA when their device
 // schedules exist) and train_step through the CPU executor with the training
-// state (on CUDA: grad_step on the device, the optimizer on the host), and saves or restores checkpoints (runtime/core/train_state.h).
+// state (on CUDA: grad_step and the optimizer on the device, the host's
+// weights and moments brought back when read: Model::Impl::sync_host), and saves or restores checkpoints (runtime/core/train_state.h).
 //===----------------------------------------------------------------------===//
 #include "runtime/api/model_impl.h"
 
@@ -13,6 +14,7 @@
 #include "runtime/cpu/train_steps.h"
 
 #include <filesystem>
+#include <utility>
 
 namespace edg {
 
@@ -137,24 +139,22 @@ TrainState &state_of(const ModelFile &file, WeightStore &weights,
   return *train;
 }
 
-/// Model::train_step on CUDA.
+/// Model::train_step on CUDA: @grad_step's schedule, then @train_step's
+/// optimizer on the device over the gradients it left there
+/// (cuda_executor_optimizer.cc). Only the loss and the norm come back.
 float device_train_step(const ModelFile &file, cuda::CudaExecutor &cuda,
                         const TrainBatch &batch, TrainState &state) {
-  // The forward and backward passes (all but a few percent of the FLOPs) run
-  // on the device; train_step's optimizer (clip_grad_norm, AdamW) has no
-  // device schedule yet and runs on the host's fp32 master weights, which
-  // the executor uploads again before the next step (WeightStore versions).
   const fb::Function &fn = entry(file, "grad_step");
   check(fn.grad_weights() != nullptr, file.path(),
         ": grad_step does not list its weights (rebuild with edg-autodiff)");
-  std::vector<Tensor> out =
-      cuda.run("grad_step", arguments(file, fn, batch));
-  const float loss = out.at(0).data<float>()[0];
-  std::vector<int32_t> weights(fn.grad_weights()->begin(),
-                               fn.grad_weights()->end());
-  std::vector<Tensor> grads(std::make_move_iterator(out.begin() + 1),
-                            std::make_move_iterator(out.end()));
-  cpu::apply_optimizer(entry(file, "train_step"), state, weights, grads);
+  cuda.run_on_device("grad_step", arguments(file, fn, batch));
+  const float loss = cuda.result("grad_step", 0).data<float>()[0];
+  const std::vector<int32_t> weights(fn.grad_weights()->begin(),
+                                     fn.grad_weights()->end());
+  cpu::OptimizerPlan plan = cpu::plan_optimizer(entry(file, "train_step"), state);
+  const float norm = cuda.optimizer_step("grad_step", weights, plan, state);
+  if (plan.max_norm)
+    state.last_grad_norm = norm;
   return loss;
 }
 } // namespace
@@ -171,7 +171,8 @@ float Model::train_step(const TrainBatch &batch) {
     if (cuda::CudaExecutor *cuda = impl_->cuda();
         cuda && cuda->has_function("grad_step"))
       return device_train_step(impl_->file, *cuda, batch, state);
-    std::vector<Tensor> out = impl_->executor->run("train_step", args, options);
+    std::vector<Tensor> out =
+        impl_->cpu_executor().run("train_step", args, options);
     return out.at(0).data<float>()[0];
   } catch (...) {
     // A failure before the updates leaves the weights as they were; count
@@ -208,10 +209,11 @@ int64_t Model::train_steps_done() const {
 
 const Tensor &Model::weight(const std::string &name) const {
   check(impl_->weights.bound(), "weights are not bound: call bind_weights");
+  impl_->sync_host();
   std::vector<std::string> names = weight_names();
   for (size_t i = 0; i < names.size(); ++i)
     if (names[i] == name)
-      return impl_->weights.get(int32_t(i));
+      return std::as_const(impl_->weights).get(int32_t(i));
   fail(impl_->file.path(), ": the model has no weight named '", name, "'");
 }
 
@@ -226,6 +228,7 @@ float Model::last_grad_norm() const {
 void Model::save_checkpoint(const std::string &dir,
                             const std::map<std::string, std::string> &metadata,
                             const std::vector<std::string> &copy_files) const {
+  impl_->sync_host();
   state_of(impl_->file, impl_->weights, impl_->train, impl_->overrides)
       .save(dir, metadata, copy_files);
 }

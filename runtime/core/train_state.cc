@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <utility>
 #include <unistd.h>
 
 namespace edg {
@@ -48,7 +49,9 @@ void replace_directory(const fs::path &from, const fs::path &to) {
 
 Tensor &TrainState::moment(std::vector<Tensor> &set, int32_t index) {
   Tensor &t = set.at(size_t(index));
-  const Tensor &w = weights_->get(index);
+  // Read-only access: the mutable get() would count as a change of the
+  // weight and make every cache of it (the device copy) stale.
+  const Tensor &w = std::as_const(*weights_).get(index);
   if (t.shape() != w.shape())
     t = Tensor(DType::f32, w.shape());
   return t;

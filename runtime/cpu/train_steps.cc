@@ -22,6 +22,7 @@
 #include "runtime/cpu/train_kernels.h"
 
 #include <cstring>
+#include <optional>
 
 namespace edg::cpu {
 
@@ -124,9 +125,16 @@ std::vector<Tensor> distill(const TrainStepArgs &a, bool grad) {
   return out;
 }
 
-/// Clips `grads` in place as clip_grad_norm step `s` says (or the state's
-/// override); returns the norm before clipping.
-float clip_in_place(const fb::Step &s, TrainState *state,
+/// The max norm of clip_grad_norm step `s`, or the state's override.
+double max_norm_of(const fb::Step &s, const TrainState *state) {
+  if (state && state->overrides.max_grad_norm)
+    return *state->overrides.max_grad_norm;
+  return s.max_norm();
+}
+
+/// Clips `grads` in place to `max_norm` (0: measure only); returns the norm
+/// before clipping and records it in the state.
+float clip_in_place(double max_norm, TrainState *state,
                     const std::vector<Tensor *> &grads) {
   std::vector<float *> ptrs;
   std::vector<int64_t> sizes;
@@ -134,9 +142,6 @@ float clip_in_place(const fb::Step &s, TrainState *state,
     ptrs.push_back(g->data<float>());
     sizes.push_back(g->numel());
   }
-  double max_norm = s.max_norm();
-  if (state && state->overrides.max_grad_norm)
-    max_norm = *state->overrides.max_grad_norm;
   float norm = clip_grad_norm(ptrs, sizes, float(max_norm));
   if (state)
     state->last_grad_norm = norm;
@@ -146,26 +151,26 @@ float clip_in_place(const fb::Step &s, TrainState *state,
 std::vector<Tensor> clip(const TrainStepArgs &a) {
   std::vector<Tensor> out;
   out.push_back(scalar(0.0f));
-  std::vector<Tensor *> grads;
-  for (const Tensor *g : a.inputs) {
+  for (const Tensor *g : a.inputs)
     out.push_back(g->clone());
-    grads.push_back(&out.back());
-  }
-  // `out` no longer grows: the pointers stay valid.
-  out[0].data<float>()[0] = clip_in_place(a.step, a.state, grads);
+  // `out` no longer grows: pointers into it stay valid.
+  std::vector<Tensor *> grads;
+  for (size_t i = 1; i < out.size(); ++i)
+    grads.push_back(&out[i]);
+  out[0].data<float>()[0] =
+      clip_in_place(max_norm_of(a.step, a.state), a.state, grads);
   return out;
 }
 
-/// adamw_update step `s` of weight `index` with gradient `g`.
-void adamw_update(const fb::Step &s, TrainState &st, int32_t index,
-                  const Tensor &g) {
+/// The AdamW parameters of adamw_update step `s` for weight `index` in the
+/// step being taken, advancing the weight's update count; none while the
+/// weight is frozen (the paper's warm-up).
+std::optional<AdamWParams> adamw_params(const fb::Step &s, TrainState &st,
+                                        int32_t index) {
   const int64_t t = st.global_step; // 1-based number of this step
   if (t <= s.frozen_steps())
-    return; // the paper's warm-up freeze
+    return std::nullopt;
   const TrainOverrides &o = st.overrides;
-  Tensor &w = st.weights().get(index);
-  check(g.shape() == w.shape(), where(s), ": gradient ", shape_str(g.shape()),
-        " does not match weight ", shape_str(w.shape()));
   AdamWParams p;
   p.lr = scheduled_lr(o.lr.value_or(s.lr()), t,
                       o.warmup_steps.value_or(s.warmup_steps()),
@@ -176,6 +181,15 @@ void adamw_update(const fb::Step &s, TrainState &st, int32_t index,
   p.eps = o.eps.value_or(s.eps());
   p.weight_decay = o.weight_decay.value_or(s.weight_decay());
   p.step = ++st.param_step(index);
+  return p;
+}
+
+/// One AdamW update of weight `index` with gradient `g` on the host.
+void adamw_host(TrainState &st, int32_t index, const Tensor &g,
+                const AdamWParams &p, const std::string &where) {
+  Tensor &w = st.weights().get(index);
+  check(g.shape() == w.shape(), where, ": gradient ", shape_str(g.shape()),
+        " does not match weight ", shape_str(w.shape()));
   adamw_step(w.data<float>(), g.data<float>(), st.exp_avg(index).data<float>(),
              st.exp_avg_sq(index).data<float>(), w.numel(), p);
 }
@@ -184,34 +198,27 @@ void adamw(const TrainStepArgs &a) {
   check(a.state != nullptr, where(a.step),
         ": adamw_update needs a training state; run the step through "
         "Model::train_step");
-  adamw_update(a.step, *a.state, a.weight_ids.at(0), *a.inputs[0]);
+  const int32_t index = a.weight_ids.at(0);
+  if (auto p = adamw_params(a.step, *a.state, index))
+    adamw_host(*a.state, index, *a.inputs[0], *p, where(a.step));
 }
 } // namespace
 
-void apply_optimizer(const schema::Function &train_step, TrainState &state,
-                     const std::vector<int32_t> &weights,
-                     std::vector<Tensor> &grads) {
-  check(weights.size() == grads.size(), "apply_optimizer: ", weights.size(),
-        " weights but ", grads.size(), " gradients");
-  auto grad_of = [&](int32_t w) -> Tensor & {
-    for (size_t i = 0; i < weights.size(); ++i)
-      if (weights[i] == w)
-        return grads[i];
-    fail("train_step updates weight #", w, " but no gradient was given for it");
-  };
+OptimizerPlan plan_optimizer(const schema::Function &train_step,
+                             TrainState &state) {
+  OptimizerPlan plan;
   for (const fb::Step *s : *train_step.steps()) {
     if (s->op() == fb::OpKind::clip_grad_norm) {
-      std::vector<Tensor *> all;
-      for (Tensor &g : grads)
-        all.push_back(&g);
-      clip_in_place(*s, &state, all);
+      plan.max_norm = max_norm_of(*s, &state);
     } else if (s->op() == fb::OpKind::adamw_update) {
       check(s->weights() && s->weights()->size() == 1, where(*s),
             ": adamw_update names no weight");
-      int32_t w = s->weights()->Get(0);
-      adamw_update(*s, state, w, grad_of(w));
+      const int32_t w = s->weights()->Get(0);
+      if (auto p = adamw_params(*s, state, w))
+        plan.updates.push_back({w, *p, where(*s)});
     }
   }
+  return plan;
 }
 
 bool is_train_step(schema::OpKind kind) {

@@ -11,7 +11,10 @@
 
 #include "runtime/core/model_file.h"
 #include "runtime/core/tensor.h"
+#include "runtime/cpu/train_kernels.h"
 
+#include <optional>
+#include <string>
 #include <vector>
 
 namespace edg {
@@ -41,14 +44,25 @@ bool is_train_step(schema::OpKind kind);
 /// a training state (call Model::train_step, not run("train_step")).
 std::vector<Tensor> run_train_step(const TrainStepArgs &args);
 
-/// The optimizer of `train_step` (its clip_grad_norm and adamw_update steps,
-/// in order, with their compiled hyperparameters and the state's overrides)
-/// applied to gradients computed elsewhere: grad_step on a device.
-/// `grads[i]` is the gradient of manifest weight `weights[i]`; they are
-/// clipped in place. state.global_step must already count this step.
-void apply_optimizer(const schema::Function &train_step, TrainState &state,
-                     const std::vector<int32_t> &weights,
-                     std::vector<Tensor> &grads);
+/// What `train_step`'s optimizer does in the step being taken
+/// (state.global_step): its clip_grad_norm step (if any) and the AdamW
+/// update of every weight that is not frozen, with the compiled
+/// hyperparameters and the state's overrides, in train_step's order.
+struct OptimizerPlan {
+  std::optional<double> max_norm; // clipping (0: the norm is only measured)
+  struct Update {
+    int32_t weight;               // manifest index
+    AdamWParams params;
+    std::string where;            // the step's location, for errors
+  };
+  std::vector<Update> updates;
+};
+
+/// Plans the step; advances the update count of every weight it updates.
+/// The CUDA executor runs the plan on the device (cuda_executor.h
+/// optimizer_step); the CPU executor runs the steps themselves.
+OptimizerPlan plan_optimizer(const schema::Function &train_step,
+                             TrainState &state);
 
 } // namespace edg::cpu
 

@@ -26,20 +26,6 @@ namespace fb = ::edg::schema;
 
 namespace {
 
-/// fp32 host values in the device's storage type (bf16/f16: round to
-/// nearest even, as the model's rounding points do).
-std::vector<uint8_t> to_device(const float *x, int64_t n, fb::DType dtype) {
-  std::vector<uint8_t> out(size_t(n) * device_dtype_size(dtype));
-  if (dtype == fb::DType::f32) {
-    std::memcpy(out.data(), x, out.size());
-    return out;
-  }
-  uint16_t *h = reinterpret_cast<uint16_t *>(out.data());
-  for (int64_t i = 0; i < n; ++i)
-    h[i] = dtype == fb::DType::bf16 ? f32_to_bf16(x[i]) : f32_to_f16(x[i]);
-  return out;
-}
-
 /// One argument as the device stores it; checks the host dtype.
 std::vector<uint8_t> argument_bytes(const Tensor &t, fb::DType dtype,
                                     const std::string &what) {
@@ -47,7 +33,7 @@ std::vector<uint8_t> argument_bytes(const Tensor &t, fb::DType dtype,
   case fb::DType::f32: case fb::DType::bf16: case fb::DType::f16:
     check(t.dtype() == DType::f32, what, " must be f32, got ",
           dtype_name(t.dtype()));
-    return to_device(t.data<float>(), t.numel(), dtype);
+    return to_device_bytes(t.data<float>(), t.numel(), dtype);
   case fb::DType::i32:
     check(t.dtype() == DType::i32, what, " must be i32, got ",
           dtype_name(t.dtype()));
@@ -63,34 +49,6 @@ std::vector<uint8_t> argument_bytes(const Tensor &t, fb::DType dtype,
   }
   const uint8_t *p = static_cast<const uint8_t *>(t.raw());
   return std::vector<uint8_t>(p, p + t.nbytes());
-}
-
-/// A result downloaded from the device, as a host tensor (floats as f32).
-Tensor result_tensor(const std::vector<uint8_t> &bytes, fb::DType dtype,
-                     const std::vector<int64_t> &shape) {
-  switch (dtype) {
-  case fb::DType::f32: case fb::DType::bf16: case fb::DType::f16: {
-    Tensor t(DType::f32, shape);
-    float *out = t.data<float>();
-    if (dtype == fb::DType::f32) {
-      std::memcpy(out, bytes.data(), t.nbytes());
-    } else {
-      const uint16_t *h = reinterpret_cast<const uint16_t *>(bytes.data());
-      for (int64_t i = 0; i < t.numel(); ++i)
-        out[i] = dtype == fb::DType::bf16 ? bf16_to_f32(h[i]) : f16_to_f32(h[i]);
-    }
-    return t;
-  }
-  case fb::DType::i32: case fb::DType::i64: case fb::DType::i1: {
-    Tensor t(dtype == fb::DType::i32   ? DType::i32
-             : dtype == fb::DType::i64 ? DType::i64
-                                       : DType::u8,
-             shape);
-    std::memcpy(t.raw(), bytes.data(), t.nbytes());
-    return t;
-  }
-  }
-  fail("unknown result dtype");
 }
 
 GemmType gemm_type(fb::DType t) {
@@ -145,7 +103,7 @@ void CudaExecutor::sync_weights() {
     const Tensor &t = weights_.get(int32_t(w));
     check(t.dtype() == DType::f32, "weight ", decl->name()->str(),
           " is not bound as f32");
-    std::vector<uint8_t> bytes = to_device(t.data<float>(), t.numel(), decl->dtype());
+    std::vector<uint8_t> bytes = to_device_bytes(t.data<float>(), t.numel(), decl->dtype());
     DevicePtr &p = weight_ptrs_[w];
     if (!p)
       p = allocate(bytes.size());
@@ -169,7 +127,7 @@ void CudaExecutor::launch(const LaunchInfo &k, std::vector<uint64_t> ptrs,
                  size_t(k.smem), ptrs);
 }
 
-Tensor CudaExecutor::download(const fb::DeviceBuffer &b, DevicePtr p,
+Tensor CudaExecutor::download_result(const fb::DeviceBuffer &b, DevicePtr p,
                               const std::vector<int64_t> &dims,
                               bool last_position) {
   std::vector<int64_t> shape = buffer_shape(b, dims);
@@ -177,7 +135,7 @@ Tensor CudaExecutor::download(const fb::DeviceBuffer &b, DevicePtr p,
   if (!last_position || shape.size() != 3 || shape[1] <= 1) {
     std::vector<uint8_t> bytes(buffer_bytes(b, dims));
     device_.copy_to_host(bytes.data(), p, bytes.size());
-    return result_tensor(bytes, b.dtype(), shape);
+    return host_tensor(bytes, b.dtype(), shape);
   }
   // [B, T, V] -> [B, 1, V]: a prefill's logits at its last position, all
   // that generation reads (the whole tensor is T times larger).
@@ -187,7 +145,18 @@ Tensor CudaExecutor::download(const fb::DeviceBuffer &b, DevicePtr p,
   for (int64_t r = 0; r < B; ++r)
     device_.copy_to_host(bytes.data() + size_t(r) * row,
                          p + DevicePtr((r * T + T - 1) * int64_t(row)), row);
-  return result_tensor(bytes, b.dtype(), {B, 1, shape[2]});
+  return host_tensor(bytes, b.dtype(), {B, 1, shape[2]});
+}
+
+Tensor CudaExecutor::result(const std::string &name, size_t index) {
+  auto it = results_.find(name);
+  check(it != results_.end() && index < it->second.size(), "'", name,
+        "' has not run on the device, or has no result ", index);
+  const DeviceValue &r = it->second[index];
+  std::vector<uint8_t> bytes(r.bytes);
+  device_.copy_to_host(bytes.data(), r.ptr, bytes.size());
+  const size_t elt = device_dtype_size(r.dtype);
+  return host_tensor(bytes, r.dtype, {int64_t(r.bytes / elt)});
 }
 
 void CudaExecutor::attention_backward(const std::string &base,
@@ -210,12 +179,17 @@ void CudaExecutor::attention_backward(const std::string &base,
 
 std::vector<Tensor> CudaExecutor::run(const std::string &name,
                                       const std::vector<const Tensor *> &args) {
-  return run_steps(name, args, nullptr);
+  return run_steps(name, args, nullptr, /*download=*/true);
+}
+
+void CudaExecutor::run_on_device(const std::string &name,
+                                 const std::vector<const Tensor *> &args) {
+  run_steps(name, args, nullptr, /*download=*/false);
 }
 
 std::vector<Tensor> CudaExecutor::run_steps(const std::string &name,
                                             const std::vector<const Tensor *> &args,
-                                            CudaKvCache *cache) {
+                                            CudaKvCache *cache, bool download) {
   const fb::DeviceFunction *fn = find_function(file_.model(), name);
   check(fn != nullptr, file_.path(), ": no kernel-level schedule for '", name,
         "' (compile with --target=cuda or all; an entry point holding ops no "
@@ -330,11 +304,20 @@ std::vector<Tensor> CudaExecutor::run_steps(const std::string &name,
     }
   }
 
-  std::vector<Tensor> results;
+  // Where the results are until the next run (the optimizer reads the
+  // gradients of grad_step there).
+  std::vector<DeviceValue> &kept = results_[name];
+  kept.clear();
   if (fn->results())
     for (int32_t id : *fn->results())
-      results.push_back(download(*buffers[uint32_t(id)], address(id), dims,
-                                 /*last_position=*/cache != nullptr));
+      kept.push_back({address(id), buffers[uint32_t(id)]->dtype(),
+                      buffer_bytes(*buffers[uint32_t(id)], dims)});
+  std::vector<Tensor> results;
+  if (fn->results() && download)
+    for (int32_t id : *fn->results())
+      results.push_back(download_result(*buffers[uint32_t(id)], address(id),
+                                        dims,
+                                        /*last_position=*/cache != nullptr));
   device_.synchronize();
   if (cache) {
     cache->advance(appended);

@@ -32,8 +32,16 @@
 
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
+
+namespace edg {
+class TrainState;
+namespace cpu {
+struct OptimizerPlan;
+} // namespace cpu
+} // namespace edg
 
 namespace edg::cuda {
 
@@ -58,6 +66,11 @@ public:
   std::vector<Tensor> run(const std::string &name,
                           const std::vector<const Tensor *> &args);
 
+  /// run() without the results' download: what the device's work costs
+  /// (the benchmarks). Waits for the device to finish.
+  void run_on_device(const std::string &name,
+                     const std::vector<const Tensor *> &args);
+
   /// A device KV cache for `batch` rows of up to `capacity` positions
   /// (prompt + new tokens; an encoder-decoder's decoder: BOS + new tokens).
   std::unique_ptr<CudaKvCache> new_cache(int64_t batch, int64_t capacity);
@@ -75,20 +88,54 @@ public:
                           const std::vector<const Tensor *> &args,
                           CudaKvCache &cache);
 
+  /// Result `index` of the last run of `name`, downloaded (after
+  /// run_on_device: the loss of grad_step without its gradients).
+  Tensor result(const std::string &name, size_t index);
+
+  /// Training's optimizer on the device (cuda_executor_optimizer.cc): the
+  /// clipping and AdamW updates of `plan` applied to the gradients that the
+  /// last run of `grad_fn` left on the device (its results 1.. are the
+  /// gradients of `weights`), updating the device weights in place and
+  /// device moments (started from `state`'s). Returns the norm before
+  /// clipping (0 when the plan has no clipping). The host's weights and
+  /// moments are then stale until download_training_state.
+  float optimizer_step(const std::string &grad_fn,
+                       const std::vector<int32_t> &weights,
+                       const cpu::OptimizerPlan &plan, TrainState &state);
+  /// Whether the device holds weights newer than the host's.
+  bool device_ahead() const { return !ahead_.empty(); }
+  /// Copies those weights into `weights` and their moments into `state`.
+  void download_training_state(WeightStore &weights, TrainState &state);
+  /// Forgets the device moments (new weights or a checkpoint were bound):
+  /// the next optimizer step starts from the training state's.
+  void reset_optimizer();
+
   /// Bytes of device memory held: weights, arena, argument buffers.
   size_t device_bytes() const { return memory_.bytes(); }
 
 private:
+  /// A result left on the device by the last run of a function.
+  struct DeviceValue {
+    DevicePtr ptr = 0;
+    schema::DType dtype = schema::DType::f32;
+    size_t bytes = 0;
+  };
+  /// AdamW moments [n] fp32 of one weight; `loaded` once they hold the
+  /// training state's values.
+  struct Moments {
+    DevicePtr m = 0, v = 0;
+    bool loaded = false;
+  };
   std::vector<Tensor> run_steps(const std::string &name,
                                 const std::vector<const Tensor *> &args,
-                                CudaKvCache *cache);
+                                CudaKvCache *cache, bool download);
   const LaunchInfo &kernel(const std::string &name) const;
   void launch(const LaunchInfo &k, std::vector<uint64_t> ptrs,
               const std::vector<int64_t> &sizes);
   /// Buffer `b` at `p` as an fp32 (float types) host tensor; with
   /// `last_position`, of a [B, T, V] buffer only [B, 1, V] at T - 1.
-  Tensor download(const schema::DeviceBuffer &b, DevicePtr p,
-                  const std::vector<int64_t> &dims, bool last_position);
+  Tensor download_result(const schema::DeviceBuffer &b, DevicePtr p,
+                         const std::vector<int64_t> &dims, bool last_position);
   /// Per buffer of `fn`: whether it is constant for a request of cached
   /// runs (cuda_executor_cached.cc).
   std::vector<bool> request_constants(const schema::DeviceFunction &fn) const;
@@ -119,6 +166,12 @@ private:
   std::map<int64_t, uint64_t> weight_versions_;
   DevicePtr arena_ = 0;
   std::map<std::string, std::vector<DevicePtr>> argument_ptrs_;
+  std::map<std::string, std::vector<DeviceValue>> results_; // of the last run
+  // Training (cuda_executor_optimizer.cc).
+  std::map<int32_t, Moments> moments_;
+  std::set<int32_t> ahead_;           // weights updated on the device
+  DevicePtr partials_ = 0, clip_ = 0, hyper_ = 0;
+  size_t partials_bytes_ = 0, hyper_bytes_ = 0;
 };
 
 } // namespace edg::cuda

@@ -38,7 +38,7 @@ std::unique_ptr<CudaKvCache> CudaExecutor::new_cache(int64_t batch,
 std::vector<Tensor> CudaExecutor::run(const std::string &name,
                                       const std::vector<const Tensor *> &args,
                                       CudaKvCache &cache) {
-  return run_steps(name, args, &cache);
+  return run_steps(name, args, &cache, /*download=*/true);
 }
 
 std::vector<bool>

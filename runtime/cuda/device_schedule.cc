@@ -3,7 +3,10 @@
 //===----------------------------------------------------------------------===//
 #include "runtime/cuda/device_schedule.h"
 
+#include "runtime/core/half.h"
 #include "runtime/core/status.h"
+
+#include <cstring>
 
 namespace edg::cuda {
 
@@ -161,6 +164,48 @@ const schema::DeviceFunction *find_function(const schema::Model &model,
       if (f->name()->str() == name)
         return f;
   return nullptr;
+}
+
+/// fp32 host values in the device's storage type (bf16/f16: round to
+/// nearest even, as the model's rounding points do).
+std::vector<uint8_t> to_device_bytes(const float *x, int64_t n, schema::DType dtype) {
+  std::vector<uint8_t> out(size_t(n) * device_dtype_size(dtype));
+  if (dtype == schema::DType::f32) {
+    std::memcpy(out.data(), x, out.size());
+    return out;
+  }
+  uint16_t *h = reinterpret_cast<uint16_t *>(out.data());
+  for (int64_t i = 0; i < n; ++i)
+    h[i] = dtype == schema::DType::bf16 ? f32_to_bf16(x[i]) : f32_to_f16(x[i]);
+  return out;
+}
+
+/// A result downloaded from the device, as a host tensor (floats as f32).
+Tensor host_tensor(const std::vector<uint8_t> &bytes, schema::DType dtype,
+                   const std::vector<int64_t> &shape) {
+  switch (dtype) {
+  case schema::DType::f32: case schema::DType::bf16: case schema::DType::f16: {
+    Tensor t(DType::f32, shape);
+    float *out = t.data<float>();
+    if (dtype == schema::DType::f32) {
+      std::memcpy(out, bytes.data(), t.nbytes());
+    } else {
+      const uint16_t *h = reinterpret_cast<const uint16_t *>(bytes.data());
+      for (int64_t i = 0; i < t.numel(); ++i)
+        out[i] = dtype == schema::DType::bf16 ? bf16_to_f32(h[i]) : f16_to_f32(h[i]);
+    }
+    return t;
+  }
+  case schema::DType::i32: case schema::DType::i64: case schema::DType::i1: {
+    Tensor t(dtype == schema::DType::i32   ? DType::i32
+             : dtype == schema::DType::i64 ? DType::i64
+                                       : DType::u8,
+             shape);
+    std::memcpy(t.raw(), bytes.data(), t.nbytes());
+    return t;
+  }
+  }
+  fail("unknown result dtype");
 }
 
 } // namespace edg::cuda

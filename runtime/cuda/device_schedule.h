@@ -10,6 +10,7 @@
 #ifndef EDG_RUNTIME_CUDA_DEVICE_SCHEDULE_H
 #define EDG_RUNTIME_CUDA_DEVICE_SCHEDULE_H
 
+#include "runtime/core/tensor.h"
 #include "runtime/schema/edg_model_generated.h"
 
 #include <cstdint>
@@ -27,6 +28,15 @@ void validate_device_function(const schema::Model &model,
 
 /// Bytes per element as the device stores it (i1: one byte).
 size_t device_dtype_size(schema::DType dtype);
+
+/// fp32 host values in the device's storage type `dtype` (bf16/f16: round
+/// to nearest even, as the model's rounding points do).
+std::vector<uint8_t> to_device_bytes(const float *x, int64_t n,
+                                     schema::DType dtype);
+
+/// Device bytes of `dtype` as a host tensor of `shape` (floats as f32).
+Tensor host_tensor(const std::vector<uint8_t> &bytes, schema::DType dtype,
+                   const std::vector<int64_t> &shape);
 
 /// The kernel-level schedule of entry point `name`, or null.
 const schema::DeviceFunction *find_function(const schema::Model &model,

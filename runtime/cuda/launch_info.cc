@@ -10,6 +10,9 @@
 // EmitCudaTrain.cpp): one block per row for rms_norm_grad and the
 // cross-entropy rows / gradient, one thread per column for column_sum, a
 // grid-stride loop over rows * d for embed_grad, one block for label_mean.
+// Optimizer kernels (passes/EmitCudaOptimizer.cpp): exactly 256 blocks for
+// the sums of squares (the fixed split that keeps the norm deterministic),
+// one block for the clip coefficient, a grid-stride loop over n for AdamW.
 //===----------------------------------------------------------------------===//
 #include "runtime/cuda/launch_info.h"
 
@@ -92,6 +95,16 @@ GridShape launch_grid(const LaunchInfo &k, const std::vector<int64_t> &sizes) {
     g.x = unsigned(ceil_div(k.width, 256)); // one thread per column
   } else if (k.kind == "label_mean") {
     g.x = 1; // one block, even for n = 0 (the mean is then NaN)
+  } else if (k.kind == "optimizer_sumsq") {
+    // Up to 256 blocks (a block's share is fixed by n alone, so the sum is
+    // deterministic); the runtime zeroes partial[256] first, so the blocks
+    // a small gradient does not need are simply not launched.
+    g.x = unsigned(std::clamp<int64_t>(ceil_div(n, 256), 1, 256));
+  } else if (k.kind == "optimizer_clip") {
+    g.x = 1;
+  } else if (k.kind == "optimizer_adamw") {
+    // sizes {n}; the kernel grid-strides, so the cap loses nothing.
+    g.x = n <= 0 ? 0u : unsigned(std::min<int64_t>(ceil_div(n, 256), 65535));
   } else {
     int64_t work = k.kind == "rope" ? n * k.width / 2
                    : k.kind == "embed" || k.kind == "embed_grad"

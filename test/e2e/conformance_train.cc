@@ -206,7 +206,7 @@ int run_adamw(edg::Model &model, const edg::SafetensorsFile &ref,
 
 int run_train_conformance(const std::string &model_path,
                           const std::string &dir, const std::string &mode,
-                          double tol, bool verbose, bool emulated_cuda) {
+                          double tol, bool verbose, const std::string &device) {
   edg::Model model = edg::Model::load(model_path);
   edg::check(model.is_trainable(), model_path,
              ": no train_step; compile a module built with "
@@ -214,14 +214,22 @@ int run_train_conformance(const std::string &model_path,
   model.bind_weights({dir + "/model.safetensors"});
   edg::SafetensorsFile ref =
       edg::SafetensorsFile::open(dir + "/reference.safetensors");
-  if (!emulated_cuda)
+  auto run = [&] {
     return mode == "--grads" ? run_grads(model, ref, tol, verbose)
                              : run_adamw(model, ref, dir, tol, verbose);
+  };
+  if (device.empty())
+    return run();
+  if (device == "cuda") {
+    auto gpu = edg::cuda::open_cuda_device(0);
+    std::printf("device: %s\n", gpu->describe().c_str());
+    edg::ModelInternals::use_device(model, std::move(gpu));
+    return run();
+  }
   auto owned = std::make_unique<edg::cuda_emu::EmuDevice>();
   edg::cuda_emu::EmuDevice &emu = *owned;
   edg::ModelInternals::use_device(model, std::move(owned));
-  int failures = mode == "--grads" ? run_grads(model, ref, tol, verbose)
-                                   : run_adamw(model, ref, dir, tol, verbose);
+  int failures = run();
   // Proof that the device ran the step: a schedule-less entry point would
   // have fallen back to the CPU and launched nothing.
   std::printf("emulated CUDA: %d kernel launches, %d GEMMs\n", emu.launches(),

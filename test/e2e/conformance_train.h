@@ -11,11 +11,11 @@
 /// Runs the gradient (`mode` "--grads") or AdamW ("--adamw") comparison of
 /// the training model `model_path` with fixture `dir`; prints one line per
 /// check (failures only unless `verbose`) and returns the failure count.
-/// With `emulated_cuda` the entry points that have device schedules run on
-/// the CPU emulator of CUDA (test/cuda_emu) and the launch counts are
-/// printed. Throws edg::Error on unusable inputs.
+/// With `device` "cuda" (a GPU) or "emu" (the CPU emulator of CUDA,
+/// test/cuda_emu; its launch counts are printed) the entry points that have
+/// device schedules run there. Throws edg::Error on unusable inputs.
 int run_train_conformance(const std::string &model_path,
                           const std::string &dir, const std::string &mode,
-                          double tol, bool verbose, bool emulated_cuda);
+                          double tol, bool verbose, const std::string &device);
 
 #endif // EDG_TEST_E2E_CONFORMANCE_TRAIN_H

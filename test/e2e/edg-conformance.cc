@@ -14,9 +14,10 @@
 // per check and exits 1 on any failure.
 //
 // `edg-conformance train.bin FIXTURE_DIR --grads|--adamw [--tol T] [-v]
-// [--device=emu]` checks training instead (conformance_train.cc): every
-// parameter gradient, or five AdamW steps, against HF's; --device=emu runs
-// the entry points that have CUDA schedules on the CPU emulator of CUDA.
+// [--device=cuda|emu]` checks training instead (conformance_train.cc): every
+// parameter gradient, or five AdamW steps, against HF's; --device runs the
+// entry points that have CUDA schedules on a GPU or on the CPU emulator of
+// CUDA.
 //===----------------------------------------------------------------------===//
 #include "test/e2e/conformance_train.h"
 
@@ -224,12 +225,13 @@ void run(const std::string &model_path, const std::string &dir, double tol) {
 int main(int argc, char **argv) {
   if (argc < 3) {
     std::fprintf(stderr, "usage: edg-conformance model.bin FIXTURE_DIR [--grads|--adamw] "
-                 "[--tol T] [-v] [--device=emu]\n");
+                 "[--tol T] [-v] [--device=cuda|emu]\n");
     return 2;
   }
   double tol = 1e-4;
   std::string mode;
-  bool verbose = false, emulated_cuda = false;
+  bool verbose = false;
+  std::string device;
   for (int i = 3; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--tol" && i + 1 < argc)
@@ -238,22 +240,22 @@ int main(int argc, char **argv) {
       mode = a;
     else if (a == "-v")
       verbose = true;
-    else if (a == "--device=emu")
-      emulated_cuda = true;
+    else if (a == "--device=emu" || a == "--device=cuda")
+      device = a.substr(9);
     else {
       std::fprintf(stderr, "edg-conformance: unknown option '%s'\n", a.c_str());
       return 2;
     }
   }
-  if (emulated_cuda && mode.empty()) {
-    std::fprintf(stderr, "edg-conformance: --device=emu goes with --grads or "
+  if (!device.empty() && mode.empty()) {
+    std::fprintf(stderr, "edg-conformance: --device goes with --grads or "
                          "--adamw (inference on a device: edg-cuda-check)\n");
     return 2;
   }
   try {
     if (!mode.empty())
       failures = run_train_conformance(argv[1], argv[2], mode, tol, verbose,
-                                       emulated_cuda);
+                                       device);
     else
       run(argv[1], argv[2], tol);
   } catch (const edg::Error &e) {

@@ -6,7 +6,8 @@
 //
 // Runs every generated kernel stored in model.bin on random inputs and
 // compares it with the hand-written fp32 CPU kernels (kernel_oracle.h; the
-// training kinds of passes/EmitCudaTrain.cpp: train_oracle.h):
+// training kinds of passes/EmitCudaTrain.cpp and the optimizer kernels of
+// passes/EmitCudaOptimizer.cpp: train_oracle.h):
 //   cpu:  the shared object edg-compile built (fp32), tolerance 1e-4
 //   emu:  the generated CUDA source, built with the host compiler against
 //         the CPU emulator of CUDA (test/cuda_emu): the CUDA kernels' code
@@ -15,8 +16,12 @@
 //   cuda: the cubin/PTX for this GPU
 // emu and cuda tolerances by storage type: f32 1e-4, f16 5e-3, bf16 3e-2 (a
 // rounding point per op, MODEL_SPEC §3), relative to max(1, max |expected|);
-// fp32 outputs of the training kinds 1e-5. Prints one line per kernel and exits
-// 1 on any failure. With CUDA, --bench-attention times the model's
+// fp32 outputs of the training kinds 1e-5; the optimizer chain (sums of
+// squares, clip, AdamW) against clip_grad_norm and adamw_step: the sum of
+// squares within 1e-10, the norm, the coefficient and fp32 p, m, v within
+// 1e-6 (relative to the largest |expected|; the CPU contracts to FMA where
+// the emulator does not), bf16 / f16 p within 1e-2 / 2e-3. Prints one line
+// per kernel and exits 1 on any failure. With CUDA, --bench-attention times the model's
 // attention kernels at T = S (TFLOP/s; causal masks count half the
 // products), and their backward kernels when the model is a training
 // module, and --bench-gemm a bf16 cuBLASLt N x N x N GEMM.
@@ -39,6 +44,7 @@
 #include <cuda_runtime_api.h>
 #endif
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -210,6 +216,102 @@ void check_train_kernel(const cuda::LaunchInfo &k, const std::string &source,
     target.release(p);
 }
 
+/// max |got - want| / max |want| (not capped below at 1: the moments are
+/// small).
+double scaled_error(const std::vector<float> &got,
+                    const std::vector<float> &want) {
+  if (got.size() != want.size())
+    return INFINITY;
+  double err = 0, scale = 0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    const double d = std::fabs(double(got[i]) - double(want[i]));
+    err = std::isnan(d) ? INFINITY : std::max(err, d);
+    scale = std::max(scale, std::fabs(double(want[i])));
+  }
+  return err / std::max(scale, 1e-30);
+}
+
+/// The optimizer kernels (passes/EmitCudaOptimizer.cpp), chained as the
+/// runtime runs them, per weight type: edg_opt_sumsq_<t> (n not a multiple
+/// of the 256 x 256 stride), edg_opt_clip on its 256 partial sums,
+/// edg_opt_adamw_<t> with the clip's {norm, coefficient} as `coef`; max_norm
+/// binding, not binding and 0. Against train_oracle.h make_optimizer_case.
+void check_optimizer(const std::vector<cuda::LaunchInfo> &infos,
+                     Target &target) {
+  const cuda::LaunchInfo *clip = nullptr;
+  for (const cuda::LaunchInfo &k : infos)
+    if (k.kind == "optimizer_clip")
+      clip = &k;
+  uint32_t seed = 1000;
+  for (const cuda::LaunchInfo &sumsq : infos) {
+    if (sumsq.kind != "optimizer_sumsq")
+      continue;
+    const std::string dtype = sumsq.dtype;
+    const cuda::LaunchInfo *adamw = nullptr;
+    for (const cuda::LaunchInfo &k : infos)
+      if (k.kind == "optimizer_adamw" && k.dtype == dtype)
+        adamw = &k;
+    check(clip != nullptr && adamw != nullptr, sumsq.name,
+          ": no edg_opt_clip or edg_opt_adamw_", dtype, " next to it");
+    const size_t eb = dtype == "f32" ? 4 : 2;
+    const int64_t n = 70001; // two strides of 256 x 256 for some threads
+    for (int which = 0; which < 3; ++which) {
+      oracle::OptimizerCase c = oracle::make_optimizer_case(
+          n, which, [&](float x) { return round_to(dtype, x); }, seed++);
+      auto upload_f32 = [&](const std::vector<float> &x) {
+        HostTensor t{HostTensor::f32, {int64_t(x.size())}, x, {}, {}};
+        return target.upload(to_storage(t, "f32"));
+      };
+      auto upload_t = [&](const std::vector<float> &x) {
+        HostTensor t{HostTensor::f32, {int64_t(x.size())}, x, {}, {}};
+        return target.upload(to_storage(t, dtype));
+      };
+      void *g = upload_t(c.g), *p = upload_t(c.p), *m = upload_f32(c.m),
+           *v = upload_f32(c.v), *hyper = upload_f32(c.hyper),
+           *clip_hyper = upload_f32({c.max_norm});
+      // NaN bytes: a partial or output the kernel never writes fails.
+      void *partial = target.upload(std::vector<uint8_t>(256 * 8, 0xff));
+      void *out = target.upload(std::vector<uint8_t>(8, 0xff));
+      const std::string note = " (" + c.note + ")";
+
+      target.launch(sumsq, {g, partial}, {n});
+      std::vector<uint8_t> bytes = target.download(partial, 256 * 8);
+      std::vector<double> partials(256);
+      std::memcpy(partials.data(), bytes.data(), bytes.size());
+      double total = 0;
+      for (double x : partials)
+        total += x;
+      report(sumsq.name, sumsq.kind + "/" + dtype + note,
+             std::isnan(total) ? INFINITY
+                               : std::fabs(total - c.sumsq) / c.sumsq,
+             1e-10); // double sums in another order; one element is ~1e-5
+
+      target.launch(*clip, {partial, clip_hyper, out}, {256});
+      std::vector<float> got = from_storage(target.download(out, 8), "f32");
+      report(clip->name,
+             clip->kind + "/" + dtype + " norm, coef" + note,
+             std::max(scaled_error({got[0]}, {c.norm}),
+                      scaled_error({got[1]}, {c.coef})),
+             1e-6);
+
+      target.launch(*adamw, {p, m, v, g, out, hyper}, {n});
+      const double ptol = dtype == "bf16" ? 1e-2 : dtype == "f16" ? 2e-3 : 1e-6;
+      report(adamw->name, adamw->kind + "/" + dtype + " p" + note,
+             scaled_error(from_storage(target.download(p, size_t(n) * eb), dtype),
+                          c.p_out),
+             ptol);
+      report(adamw->name, adamw->kind + "/" + dtype + " m, v" + note,
+             std::max(scaled_error(from_storage(target.download(m, size_t(n) * 4), "f32"),
+                                   c.m_out),
+                      scaled_error(from_storage(target.download(v, size_t(n) * 4), "f32"),
+                                   c.v_out)),
+             1e-6);
+      for (void *ptr : {g, p, m, v, hyper, clip_hyper, partial, out})
+        target.release(ptr);
+    }
+  }
+}
+
 /// Runs every kernel of `infos` on `target` against the oracle; `source` is
 /// the generated CUDA (the training kinds read their declarations there).
 void check_kernels(const std::vector<cuda::LaunchInfo> &infos,
@@ -218,6 +320,8 @@ void check_kernels(const std::vector<cuda::LaunchInfo> &infos,
   for (const cuda::LaunchInfo &k : infos) {
     if (k.kind.rfind("attention_", 0) == 0)
       continue; // backward / decode variants: edg-attention-check
+    if (oracle::is_optimizer_kind(k.kind))
+      continue; // check_optimizer, below
     if (oracle::is_train_kind(k.kind)) {
       check_train_kernel(k, source, target, seed++);
       continue;
@@ -263,6 +367,7 @@ void check_kernels(const std::vector<cuda::LaunchInfo> &infos,
         target.release(p);
     report(k.name, k.kind + "/" + dtype, err, tolerance(dtype));
   }
+  check_optimizer(infos, target);
 }
 
 /// The CUDA source built for the CPU emulator and run on it.

@@ -9,6 +9,7 @@
 
 #include "runtime/core/status.h"
 #include "runtime/cpu/kernels.h"
+#include "runtime/cpu/train_kernels.h"
 
 #include <algorithm>
 #include <cmath>
@@ -285,6 +286,67 @@ KernelDecl find_kernel_decl(const std::string &source,
        it != last; ++it)
     decl.constants.emplace((*it)[1].str(), std::stod((*it)[2].str()));
   return decl;
+}
+
+bool is_optimizer_kind(const std::string &kind) {
+  return kind == "optimizer_sumsq" || kind == "optimizer_clip" ||
+         kind == "optimizer_adamw";
+}
+
+std::vector<float> adamw_hyper(double lr, double beta1, double beta2,
+                               double eps, double weight_decay, int64_t step) {
+  // As adamw_step computes its local floats.
+  const double bc1 = 1.0 - std::pow(beta1, double(step));
+  const double bc2 = 1.0 - std::pow(beta2, double(step));
+  return {float(1.0 - lr * weight_decay), float(1.0 - beta1), float(beta2),
+          float(1.0 - beta2),             float(lr / bc1),    float(std::sqrt(bc2)),
+          float(eps)};
+}
+
+OptimizerCase make_optimizer_case(int64_t n, int which,
+                                  const std::function<float(float)> &round,
+                                  uint32_t seed) {
+  std::mt19937 rng(seed);
+  auto fill = [&](float lo, float hi, bool stored) {
+    std::uniform_real_distribution<float> dist(lo, hi);
+    std::vector<float> out(static_cast<size_t>(n));
+    for (float &x : out)
+      x = stored ? round(dist(rng)) : dist(rng);
+    return out;
+  };
+  OptimizerCase c;
+  c.n = n;
+  c.p = fill(-1, 1, true);
+  c.g = fill(-1, 1, true);
+  c.m = fill(-0.1f, 0.1f, false);
+  c.v = fill(0, 0.01f, false);
+  for (float x : c.g)
+    c.sumsq += double(x) * double(x);
+  const float norm = float(std::sqrt(c.sumsq));
+  c.max_norm = which == 0 ? 0.25f * norm : which == 1 ? 4.0f * norm : 0.0f;
+  c.note = which == 0   ? "clip binding"
+           : which == 1 ? "clip not binding"
+                        : "no clip";
+  // The CPU's optimizer step: clip (scales the gradient in place when the
+  // coefficient is < 1), then AdamW at step 3 with weight decay.
+  std::vector<float> g = c.g;
+  c.norm = cpu::clip_grad_norm({g.data()}, {n}, c.max_norm);
+  c.coef = c.max_norm > 0.0f ? std::min(1.0f, c.max_norm / (c.norm + 1e-6f))
+                             : 1.0f;
+  cpu::AdamWParams params;
+  params.lr = 1e-3;
+  params.weight_decay = 0.01;
+  params.step = 3;
+  c.hyper = adamw_hyper(params.lr, params.beta1, params.beta2, params.eps,
+                        params.weight_decay, params.step);
+  c.p_out = c.p;
+  c.m_out = c.m;
+  c.v_out = c.v;
+  cpu::adamw_step(c.p_out.data(), g.data(), c.m_out.data(), c.v_out.data(), n,
+                  params);
+  for (float &x : c.p_out)
+    x = round(x);
+  return c;
 }
 
 TrainCase make_train_case(const std::string &kind, int64_t width,

@@ -56,6 +56,39 @@ make_train_case(const std::string &kind, int64_t width, const KernelDecl &decl,
                 const std::function<float(const std::string &, float)> &round,
                 uint32_t seed);
 
+/// Whether `kind` is one of the optimizer kernels of
+/// passes/EmitCudaOptimizer.cpp (optimizer_sumsq, optimizer_clip,
+/// optimizer_adamw). They are checked as one chain per weight type, as the
+/// runtime runs them: sums of squares, the norm and clip coefficient, then
+/// AdamW on the clipped gradient.
+bool is_optimizer_kind(const std::string &kind);
+
+/// adamw_step's fp32 scalars (runtime/cpu/train_kernels.cc), the `hyper` of
+/// edg_opt_adamw_<t>: {decay, w1, b2, w2, step_size, bc2_sqrt, eps}.
+std::vector<float> adamw_hyper(double lr, double beta1, double beta2,
+                               double eps, double weight_decay, int64_t step);
+
+/// One optimizer chain over `n` elements of one weight type. Expected
+/// values from the CPU: clip_grad_norm (on the gradient alone) then
+/// adamw_step, in fp32 on the values `round` gives (the weight's storage
+/// type); p_out rounded the same way.
+struct OptimizerCase {
+  std::string note;
+  int64_t n = 0;
+  float max_norm = 0; // hyper[0] of edg_opt_clip
+  std::vector<float> hyper;
+  std::vector<float> p, m, v, g; // inputs (p, g as stored)
+  double sumsq = 0;              // sum of g^2 in double
+  float norm = 0, coef = 1;      // clip_grad_norm's norm and coefficient
+  std::vector<float> p_out, m_out, v_out;
+};
+
+/// Case `which`: 0 max_norm binding (a quarter of the norm), 1 not binding
+/// (four times the norm), 2 max_norm 0 (no clipping).
+OptimizerCase make_optimizer_case(int64_t n, int which,
+                                  const std::function<float(float)> &round,
+                                  uint32_t seed);
+
 } // namespace edg::oracle
 
 #endif // EDG_TEST_E2E_TRAIN_ORACLE_H
