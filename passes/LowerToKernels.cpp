@@ -223,13 +223,19 @@ private:
     return kernel;
   }
 
-  void lowerSdpa(SdpaOp op) {
-    AttentionKernelOp kernel = getOrCreateAttention(op);
+  /// The attention kernel's operands: q, k, v[, positions][, key_valid].
+  template <typename OpT> static SmallVector<Value> attentionOperands(OpT op) {
     SmallVector<Value> operands = {op.getQuery(), op.getKey(), op.getValue()};
     if (op.getPositions())
       operands.push_back(op.getPositions());
     if (op.getKeyValid())
       operands.push_back(op.getKeyValid());
+    return operands;
+  }
+
+  void lowerSdpa(SdpaOp op) {
+    AttentionKernelOp kernel = getOrCreateAttention(op);
+    SmallVector<Value> operands = attentionOperands(op);
     OpBuilder b(op);
     auto launch = b.create<LaunchOp>(op.getLoc(), op.getResult().getType(),
                                      kernel.getSymName(), operands);
@@ -242,11 +248,7 @@ private:
   /// statistics the three backward kernels pass between them.
   void lowerSdpaGrad(SdpaGradOp op) {
     AttentionKernelOp kernel = getOrCreateAttention(op);
-    SmallVector<Value> operands = {op.getQuery(), op.getKey(), op.getValue()};
-    if (op.getPositions())
-      operands.push_back(op.getPositions());
-    if (op.getKeyValid())
-      operands.push_back(op.getKeyValid());
+    SmallVector<Value> operands = attentionOperands(op);
     operands.push_back(op.getOut());
     operands.push_back(op.getGrad());
     auto q = cast<RankedTensorType>(op.getQuery().getType());

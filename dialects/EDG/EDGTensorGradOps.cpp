@@ -6,19 +6,16 @@
 // checks guard hand-written IR and the pass itself.
 //===----------------------------------------------------------------------===//
 #include "dialects/EDG/EDGOps.h"
+#include "dialects/EDG/EDGShapeUtils.h"
 
 #include "llvm/ADT/STLExtras.h"
 
 using namespace mlir;
 using namespace mlir::edg;
 
-namespace {
-constexpr int64_t kDyn = ShapedType::kDynamic;
+using namespace mlir::edg::shape;
 
-ArrayRef<int64_t> dims(Value v) {
-  return cast<RankedTensorType>(v.getType()).getShape();
-}
-bool agree(int64_t a, int64_t b) { return a == kDyn || b == kDyn || a == b; }
+namespace {
 
 /// a and b have the same rank and agreeing dims on [0, rank - skipLast).
 bool leadingAgree(Value a, Value b, unsigned skipLast) {

@@ -8,6 +8,7 @@
 // sites whose operand and result types match the kernel they name.
 //===----------------------------------------------------------------------===//
 #include "dialects/EDG/EDGOps.h"
+#include "dialects/EDG/EDGShapeUtils.h"
 
 #include "mlir/IR/OpImplementation.h"
 #include "llvm/ADT/STLExtras.h"
@@ -15,13 +16,9 @@
 using namespace mlir;
 using namespace mlir::edg;
 
-namespace {
-constexpr int64_t kDyn = ShapedType::kDynamic;
+using namespace mlir::edg::shape;
 
-ArrayRef<int64_t> dims(Value v) {
-  return cast<RankedTensorType>(v.getType()).getShape();
-}
-bool agree(int64_t a, int64_t b) { return a == kDyn || b == kDyn || a == b; }
+namespace {
 
 std::string str(ArrayRef<int64_t> shape) {
   std::string s = "[";
