@@ -393,10 +393,15 @@ LogicalResult mlir::edg::emitCuda(ModuleOp module, llvm::raw_ostream &os) {
     } else if (auto a = dyn_cast<AttentionKernelOp>(op)) {
       if (failed(cuda::emitAttention(a, os)))
         return failure();
+      // Inference: causal kernels read the KV cache one new query at a
+      // time (decode + append); bidirectional ones without RoPE
+      // (cross-attention: keys are the encoder's, never rotated) decode one
+      // query against their keys as they are.
       MaskKind mask = a.getMask().getKind();
       bool causal = mask == MaskKind::causal || mask == MaskKind::sliding_causal;
+      bool cross = mask == MaskKind::bidirectional && !a.getRopeTheta();
       if (training ? failed(cuda::emitAttentionBackward(a, os))
-                   : causal && failed(cuda::emitAttentionDecode(a, os)))
+                   : (causal || cross) && failed(cuda::emitAttentionDecode(a, os)))
         return failure();
       if (!training && causal)
         cuda::emitAttentionAppend(a, os);

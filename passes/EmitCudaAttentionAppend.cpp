@@ -36,22 +36,26 @@ void cuda::emitAttentionAppend(AttentionKernelOp k, llvm::raw_ostream &os) {
      << "_append(\n"
      << "    const " << T << " *__restrict__ k, const " << T
      << " *__restrict__ v, const int *__restrict__ pos,\n"
-     << "    const unsigned char *__restrict__ key_valid, " << T
-     << " *__restrict__ k_cache, " << T << " *__restrict__ v_cache,\n"
-     << "    int *__restrict__ cache_pos, unsigned char *__restrict__ "
-        "cache_valid, edg_i64 B, edg_i64 Tn,\n"
-     << "    edg_i64 C, edg_i64 len) {\n"
+     << "    const unsigned char *__restrict__ key_valid, const edg_i64 "
+        "*__restrict__ cache_len,\n"
+     << "    " << T << " *__restrict__ k_cache, " << T
+     << " *__restrict__ v_cache, int *__restrict__ cache_pos,\n"
+     << "    unsigned char *__restrict__ cache_valid, edg_i64 B, edg_i64 Tn, "
+        "edg_i64 C) {\n"
      << "  // k/v [B, Tn, " << K << "*" << hd << "]"
      << (k.getRopeTheta() ? " (k not rotated yet)" : "")
      << ", pos/key_valid [B, Tn] (null: len + t / valid),\n"
      << "  // k_cache/v_cache [B, C, " << K << "*" << hd
-     << "], cache_pos/cache_valid [B, C]; row t goes to slot len + t.\n"
+     << "], cache_pos/cache_valid [B, C]; row t goes to slot len + t,\n"
+     << "  // len = *cache_len (a device word: a captured CUDA graph replays "
+        "every step).\n"
      << "  using Elt = " << T << ";\n"
      << "  constexpr int kRow = " << K * hd << ", kHd = " << hd << ";\n";
   if (auto theta = k.getRopeTheta())
     os << "  constexpr float kTheta = "
        << floatLiteral(theta->convertToDouble()) << ";\n";
-  os << "  const edg_i64 t = blockIdx.x, b = blockIdx.y, slot = len + t;\n"
+  os << "  const edg_i64 t = blockIdx.x, b = blockIdx.y, slot = *cache_len + "
+        "t;\n"
      << "  if (t >= Tn || slot >= C)\n    return;\n"
      << "  const int p = pos ? pos[b * Tn + t] : (int)slot;\n"
      << "  const Elt *ks = k + (b * Tn + t) * kRow;\n"

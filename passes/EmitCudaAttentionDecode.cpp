@@ -7,7 +7,12 @@
 // laid out as runtime/cpu/executor.h's KvState::SelfCache stores it,
 // k_cache/v_cache [B, C, K, hd] (keys already rotated when RoPE is fused),
 // per-slot absolute positions [B, C] and validity [B, C]; slots [0, S) are
-// scanned.
+// scanned. The grid covers the capacity C and S may come from a device
+// word (`cache_len`, S = len + 1), so one step's launches are the same at
+// every step and the runtime replays them as a CUDA graph.
+// Also emitted for bidirectional kernels without RoPE (cross-attention):
+// there the "cache" is the key/value projection of the encoder states
+// [B, S, K*hd], C = S, validity the encoder's key padding, no positions.
 //
 //   <name>_decode          one block per (chunk of kChunk slots, kv head,
 //                          batch) holding all kGroup query heads of the KV
@@ -82,7 +87,7 @@ LogicalResult cuda::emitAttentionDecode(AttentionKernelOp k,
      << "//   all " << G << " query heads of a kv head per block, " << bytes
      << " bytes of shared memory, tiles of " << bn << " slots\n"
      << "// edg-launch: " << name << "_decode kind=attention_decode block=128 "
-     << "smem=" << bytes << " grid=ceil(S/" << kChunk
+     << "smem=" << bytes << " grid=ceil(C/" << kChunk
      << "),K,B width=" << kChunk << " dtype=" << dtype << " signature=" << sig
      << "\n"
      << rule << "extern \"C\" __global__ void __launch_bounds__(128) " << name
@@ -90,9 +95,9 @@ LogicalResult cuda::emitAttentionDecode(AttentionKernelOp k,
      << "    const " << T << " *__restrict__ q, const " << T
      << " *__restrict__ k_cache, const " << T << " *__restrict__ v_cache,\n"
      << "    const int *__restrict__ pos, const int *__restrict__ cache_pos,\n"
-     << "    const unsigned char *__restrict__ cache_valid, float "
-        "*__restrict__ part, edg_i64 B,\n"
-     << "    edg_i64 S, edg_i64 C) {\n"
+     << "    const unsigned char *__restrict__ cache_valid, const edg_i64 "
+        "*__restrict__ cache_len,\n"
+     << "    float *__restrict__ part, edg_i64 B, edg_i64 S, edg_i64 C) {\n"
      << "  // q [B, 1, " << H << "*" << hd
      << "] (pre-RoPE when RoPE is fused), k_cache/v_cache [B, C, " << K << "*"
      << hd << "]\n"
@@ -100,8 +105,11 @@ LogicalResult cuda::emitAttentionDecode(AttentionKernelOp k,
         "cache_pos [B, C]\n"
      << "  // (null: the slot index), cache_valid [B, C] (null: every slot "
         "below S); slots [0, S)\n"
-     << "  // are read. part [B, H, ceil(C/kChunk), kHd + 2] fp32: per chunk "
-        "o (unnormalised), m, l.\n"
+     << "  // are read, S = *cache_len + 1 when cache_len is set (a device "
+        "word, so that a captured\n"
+     << "  // CUDA graph replays every step). part [B, H, ceil(C/kChunk), kHd "
+        "+ 2] fp32: per chunk\n"
+     << "  // o (unnormalised), m, l; chunks at or past S are not written.\n"
      << "  using Elt = " << T << ";\n"
      << "  constexpr int kH = " << H << ", kKv = " << K << ", kGroup = " << G
      << ", kHd = " << hd << ";\n"
@@ -123,7 +131,9 @@ LogicalResult cuda::emitAttentionDecode(AttentionKernelOp k,
      << "  unsigned char *sOk = edg_smem + " << offOk
      << "; // [kBN] slot visible to the query\n"
      << "  const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;\n"
+     << "  if (cache_len)\n    S = *cache_len + 1;\n"
      << "  const edg_i64 b = blockIdx.z, c0 = (edg_i64)blockIdx.x * kChunk;\n"
+     << "  if (c0 >= S) // the grid covers the capacity\n    return;\n"
      << "  const edg_i64 c1 = S < c0 + kChunk ? S : c0 + kChunk;\n"
      << "  const int kvh = blockIdx.y;\n"
      << "  const int qpos = pos ? pos[b] : (int)(S - 1);\n"
@@ -230,11 +240,14 @@ LogicalResult cuda::emitAttentionDecode(AttentionKernelOp k,
      << kChunk << " dtype=" << dtype << " signature=" << sig << "\n"
      << rule << "extern \"C\" __global__ void __launch_bounds__(128) " << name
      << "_decode_combine(\n"
-     << "    const float *__restrict__ part, " << T
-     << " *__restrict__ out, edg_i64 B, edg_i64 S, edg_i64 C) {\n"
-     << "  // out [B, 1, " << H << "*" << hd << "]\n"
+     << "    const float *__restrict__ part, const edg_i64 *__restrict__ "
+        "cache_len, " << T << " *__restrict__ out,\n"
+     << "    edg_i64 B, edg_i64 S, edg_i64 C) {\n"
+     << "  // out [B, 1, " << H << "*" << hd
+     << "]; S as for _decode (cache_len: *cache_len + 1)\n"
      << "  constexpr int kH = " << H << ", kHd = " << hd
      << ", kChunk = " << kChunk << ";\n"
+     << "  if (cache_len)\n    S = *cache_len + 1;\n"
      << "  const int h = blockIdx.x;\n  const edg_i64 b = blockIdx.y;\n"
      << "  const edg_i64 nc = (C + kChunk - 1) / kChunk, n = (S + kChunk - 1) "
         "/ kChunk;\n"

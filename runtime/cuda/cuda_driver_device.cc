@@ -5,7 +5,8 @@
 // one cudart and cuBLASLt use too), one stream for every copy, launch and
 // GEMM, the model's cubin (else PTX) loaded with cuModuleLoadData, and
 // cuBLASLt GEMMs whose descriptors and heuristic algorithm are cached per
-// (M, N, K, type). Every call goes through EDG_CU / EDG_LT, so a failure
+// (M, N, K, type); stream capture into CUDA graphs (the executor's decode
+// steps). Every call goes through EDG_CU / EDG_LT, so a failure
 // names the driver or cuBLASLt function. NOT YET RUN ON A GPU: CI has none;
 // scripts/gpu-check.sh is its first test.
 //===----------------------------------------------------------------------===//
@@ -43,8 +44,11 @@ public:
               size_t smem, const std::vector<uint64_t> &args) override;
   void gemm(const GemmDesc &g) override;
   void synchronize() override;
+  void begin_capture() override;
+  std::unique_ptr<DeviceGraph> end_capture() override;
 
 private:
+  class Graph;
   /// cuBLASLt descriptors of one GEMM shape, column-major view: y^T [N, M] =
   /// (w [N, K] row-major = w^T col-major, transposed) * (x^T [K, M]).
   struct Plan {
@@ -290,6 +294,49 @@ void DriverDevice::gemm(const GemmDesc &g) {
 void DriverDevice::synchronize() {
   bind();
   EDG_CU(cuStreamSynchronize, stream_);
+}
+
+/// An instantiated graph, launched on the device's stream.
+class DriverDevice::Graph final : public DeviceGraph {
+public:
+  Graph(DriverDevice &device, CUgraph graph) : device_(device), graph_(graph) {
+    device_.bind();
+    try {
+      EDG_CU(cuGraphInstantiateWithFlags, &exec_, graph_, 0);
+    } catch (...) {
+      driver_symbols().cuGraphDestroy(graph_);
+      throw;
+    }
+  }
+  ~Graph() override {
+    const DriverSymbols &d = driver_symbols();
+    d.cuCtxSetCurrent(device_.ctx_);
+    d.cuGraphExecDestroy(exec_);
+    d.cuGraphDestroy(graph_);
+  }
+  void replay() override {
+    device_.bind();
+    EDG_CU(cuGraphLaunch, exec_, device_.stream_);
+  }
+
+private:
+  DriverDevice &device_;
+  CUgraph graph_ = nullptr;
+  CUgraphExec exec_ = nullptr;
+};
+
+void DriverDevice::begin_capture() {
+  bind();
+  // Thread-local: another thread's unsafe calls (cuMemAlloc) do not break
+  // this capture; this thread makes none while capturing.
+  EDG_CU(cuStreamBeginCapture_v2, stream_, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL);
+}
+
+std::unique_ptr<DeviceGraph> DriverDevice::end_capture() {
+  bind();
+  CUgraph graph = nullptr;
+  EDG_CU(cuStreamEndCapture, stream_, &graph);
+  return std::make_unique<Graph>(*this, graph);
 }
 
 } // namespace

@@ -17,6 +17,8 @@
 #include "runtime/cuda/kernel_image.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <set>
 
@@ -66,6 +68,8 @@ CudaExecutor::CudaExecutor(const ModelFile &file, const WeightStore &weights,
         file.path(), ": model.bin has no kernel-level schedule; compile it "
                      "with edg-compile --target=cuda or --target=all");
   check(weights.bound(), "weights are not bound: call bind_weights first");
+  const char *graphs = std::getenv("EDG_CUDA_GRAPHS");
+  graphs_ = !(graphs && std::string(graphs) == "0");
   int64_t arena_bytes = 0;
   for (const fb::DeviceFunction *fn : *model.device_functions()) {
     validate_device_function(model, *fn, file.path());
@@ -228,6 +232,8 @@ std::vector<Tensor> CudaExecutor::run_steps(const std::string &name,
   const std::vector<bool> constant =
       cache ? request_constants(*fn) : std::vector<bool>();
   const bool constants_ready = cache && cache->constants_ready(name);
+  if (cache)
+    check_cache_room(name, *fn, dims, *cache);
   auto is_constant = [&](int32_t id) {
     return !constant.empty() && id >= 0 && constant[size_t(id)];
   };
@@ -259,48 +265,41 @@ std::vector<Tensor> CudaExecutor::run_steps(const std::string &name,
     device_.copy_to_device(address(id), bytes.data(), bytes.size());
   }
 
-  // Rows the cached attention steps appended (the same for every layer).
-  int64_t appended = 0;
-  for (uint32_t i = 0; i < fn->steps()->size(); ++i) {
-    const fb::DeviceStep *s = fn->steps()->Get(i);
-    if (constants_ready && is_constant(s->outputs()->Get(0)))
-      continue; // computed by the request's first run
-    std::vector<int64_t> sizes;
-    for (const fb::SizeExpr *e : *s->sizes())
-      sizes.push_back(eval_size(*e, dims));
-    std::vector<uint64_t> ptrs;
-    for (int32_t id : *s->inputs())
-      ptrs.push_back(address(id));
-    for (int32_t id : *s->outputs())
-      ptrs.push_back(address(id));
-    switch (s->kind()) {
-    case fb::DeviceStepKind::launch:
-      if (s->zero_outputs()) // scatter-add kernels accumulate into zeros
-        for (int32_t id : *s->outputs())
-          device_.memset(address(id), 0, buffer_bytes(*buffers[uint32_t(id)], dims));
-      launch(kernel(s->kernel()->str()), ptrs, sizes);
-      break;
-    case fb::DeviceStepKind::attention_backward:
-      attention_backward(s->kernel()->str(), ptrs, sizes);
-      break;
-    case fb::DeviceStepKind::attention: {
-      const LaunchInfo &k = kernel(s->kernel()->str());
-      if (!cache ||
-          !cached_attention(name, int(i), *s, k, ptrs, sizes, *cache, appended))
-        launch(k, ptrs, sizes);
-      break;
+  // The walk over the steps; in a cached run it counts the rows the
+  // attention steps appended (the same for every layer) and their decode
+  // launches.
+  int64_t appended = 0, decoded = 0;
+  auto walk = [&] {
+    appended = decoded = 0;
+    for (uint32_t i = 0; i < fn->steps()->size(); ++i) {
+      const fb::DeviceStep *s = fn->steps()->Get(i);
+      if (constants_ready && is_constant(s->outputs()->Get(0)))
+        continue; // computed by the request's first run
+      run_step(name, int(i), *s, address, dims, cache, appended, decoded);
     }
-    case fb::DeviceStepKind::gemm: {
-      GemmDesc g;
-      g.M = sizes[0], g.N = sizes[1], g.K = sizes[2];
-      g.type = gemm_type(buffers[uint32_t(s->inputs()->Get(0))]->dtype());
-      g.x = ptrs[0], g.w = ptrs[1], g.y = ptrs[2];
-      g.transpose_x = s->transpose_x(), g.transpose_w = s->transpose_w();
-      device_.gemm(g);
-      if (s->epilogue() && s->epilogue()->size()) // in place on y [M, N]
-        launch(kernel(s->epilogue()->str()), {g.y, g.y}, {g.M * g.N});
-      break;
-    }
+  };
+  if (!cache) {
+    walk();
+  } else {
+    const int64_t len = cache->length();
+    device_.copy_to_device(cache->length_word(), &len, sizeof(len));
+    // One-token steps after the request's first run do the same work at
+    // every position: they run as a CUDA graph, captured at the second
+    // such step.
+    const bool one_token = constants_ready && new_rows(*fn, dims) == 1;
+    CudaKvCache::StepGraph *g = one_token && graphs_ ? &cache->step_graph(name) : nullptr;
+    if (g && g->graph && g->dims == dims) {
+      g->graph->replay();
+      appended = g->appended, decoded = g->decodes;
+      cache->count_replay();
+    } else if (g && g->eager_runs > 0 && capture(*g, walk, dims)) {
+      g->appended = appended, g->decodes = decoded; // what the walk counted
+      g->graph->replay();
+      cache->count_replay();
+    } else {
+      walk();
+      if (g)
+        ++g->eager_runs;
     }
   }
 
@@ -321,9 +320,77 @@ std::vector<Tensor> CudaExecutor::run_steps(const std::string &name,
   device_.synchronize();
   if (cache) {
     cache->advance(appended);
+    cache->count_decodes(decoded);
     cache->set_constants_ready(name);
   }
   return results;
+}
+
+bool CudaExecutor::capture(CudaKvCache::StepGraph &g,
+                           const std::function<void()> &walk,
+                           const std::vector<int64_t> &dims) {
+  try {
+    device_.begin_capture();
+    walk();
+    g.graph = device_.end_capture();
+  } catch (const std::exception &e) {
+    // Capturing queued nothing: say why once and run without graphs.
+    try {
+      device_.end_capture();
+    } catch (...) {
+    }
+    std::fprintf(stderr, "edg: CUDA graph capture failed (%s); decode steps "
+                         "run without graphs\n", e.what());
+    graphs_ = false;
+    return false;
+  }
+  g.dims = dims;
+  return true;
+}
+
+void CudaExecutor::run_step(const std::string &name, int index,
+                            const fb::DeviceStep &s,
+                            const std::function<DevicePtr(int32_t)> &address,
+                            const std::vector<int64_t> &dims, CudaKvCache *cache,
+                            int64_t &appended, int64_t &decoded) {
+  const auto &buffers = *find_function(file_.model(), name)->buffers();
+  std::vector<int64_t> sizes;
+  for (const fb::SizeExpr *e : *s.sizes())
+    sizes.push_back(eval_size(*e, dims));
+  std::vector<uint64_t> ptrs;
+  for (int32_t id : *s.inputs())
+    ptrs.push_back(address(id));
+  for (int32_t id : *s.outputs())
+    ptrs.push_back(address(id));
+  switch (s.kind()) {
+  case fb::DeviceStepKind::launch:
+    if (s.zero_outputs()) // scatter-add kernels accumulate into zeros
+      for (int32_t id : *s.outputs())
+        device_.memset(address(id), 0, buffer_bytes(*buffers[uint32_t(id)], dims));
+    launch(kernel(s.kernel()->str()), ptrs, sizes);
+    break;
+  case fb::DeviceStepKind::attention_backward:
+    attention_backward(s.kernel()->str(), ptrs, sizes);
+    break;
+  case fb::DeviceStepKind::attention: {
+    const LaunchInfo &k = kernel(s.kernel()->str());
+    if (!cache || !cached_attention(name, index, s, k, ptrs, sizes, *cache,
+                                    appended, decoded))
+      launch(k, ptrs, sizes);
+    break;
+  }
+  case fb::DeviceStepKind::gemm: {
+    GemmDesc g;
+    g.M = sizes[0], g.N = sizes[1], g.K = sizes[2];
+    g.type = gemm_type(buffers[uint32_t(s.inputs()->Get(0))]->dtype());
+    g.x = ptrs[0], g.w = ptrs[1], g.y = ptrs[2];
+    g.transpose_x = s.transpose_x(), g.transpose_w = s.transpose_w();
+    device_.gemm(g);
+    if (s.epilogue() && s.epilogue()->size()) // in place on y [M, N]
+      launch(kernel(s.epilogue()->str()), {g.y, g.y}, {g.M * g.N});
+    break;
+  }
+  }
 }
 
 } // namespace edg::cuda

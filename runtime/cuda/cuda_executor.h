@@ -18,8 +18,11 @@
 // self-attention step that has generated `_append`/`_decode` kernels
 // appends its new keys/values to the device cache, and a one-token step
 // (T == 1) attends over the cache with the split-K decode kernels instead
-// of the forward attention kernel. Not thread-safe: one run at a time per
-// executor.
+// of the forward attention kernel; cross-attention's one query reads the
+// encoder's keys with the same split-K kernels. The one-token runs after a
+// request's first are the same launches at every position, so they are
+// captured once as a CUDA graph and replayed (DeviceApi::begin_capture).
+// Not thread-safe: one run at a time per executor.
 //===----------------------------------------------------------------------===//
 #ifndef EDG_RUNTIME_CUDA_CUDA_EXECUTOR_H
 #define EDG_RUNTIME_CUDA_CUDA_EXECUTOR_H
@@ -30,6 +33,7 @@
 #include "runtime/cuda/device_api.h"
 #include "runtime/cuda/kv_cache.h"
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -110,6 +114,11 @@ public:
   /// the next optimizer step starts from the training state's.
   void reset_optimizer();
 
+  /// Whether cached one-token runs replay CUDA graphs (default: on unless
+  /// EDG_CUDA_GRAPHS=0). Off, every run launches its steps one by one.
+  bool graphs() const { return graphs_; }
+  void set_graphs(bool on) { graphs_ = on; }
+
   /// Bytes of device memory held: weights, arena, argument buffers.
   size_t device_bytes() const { return memory_.bytes(); }
 
@@ -129,6 +138,24 @@ private:
   std::vector<Tensor> run_steps(const std::string &name,
                                 const std::vector<const Tensor *> &args,
                                 CudaKvCache *cache, bool download);
+  /// Step `index` of `name`: its launches and GEMMs, buffers at `address`.
+  void run_step(const std::string &name, int index, const schema::DeviceStep &s,
+                const std::function<DevicePtr(int32_t)> &address,
+                const std::vector<int64_t> &dims, CudaKvCache *cache,
+                int64_t &appended, int64_t &decoded);
+  /// Captures `walk` (one one-token step's launches) into `g`. On a capture
+  /// error: one line on stderr, graphs off for this executor, false.
+  bool capture(CudaKvCache::StepGraph &g, const std::function<void()> &walk,
+               const std::vector<int64_t> &dims);
+  /// The new rows per sequence of a run (dim T; 0 when `fn` has none).
+  static int64_t new_rows(const schema::DeviceFunction &fn,
+                          const std::vector<int64_t> &dims);
+  /// Throws unless a cached run of `fn` with `dims` fits `cache`: its batch,
+  /// room for T more rows, T == 1 after the first run.
+  static void check_cache_room(const std::string &name,
+                               const schema::DeviceFunction &fn,
+                               const std::vector<int64_t> &dims,
+                               const CudaKvCache &cache);
   const LaunchInfo &kernel(const std::string &name) const;
   void launch(const LaunchInfo &k, std::vector<uint64_t> ptrs,
               const std::vector<int64_t> &sizes);
@@ -147,13 +174,14 @@ private:
   /// Attention step `step` of `fn` in a cached run (cuda_executor_cached.cc):
   /// appends its keys/values to the cache when it is a causal
   /// self-attention with generated cache kernels (setting `appended` to its
-  /// T) and, for T == 1, attends over the cache. False when the forward
-  /// kernel must still run (the prefill, cross-attention).
+  /// T) and, for T == 1, attends over the cache, or over the encoder's keys
+  /// for cross-attention (counting `decoded`). False when the forward
+  /// kernel must still run (the prefill).
   bool cached_attention(const std::string &fn, int step,
                         const schema::DeviceStep &s, const LaunchInfo &k,
                         const std::vector<uint64_t> &ptrs,
                         const std::vector<int64_t> &sizes, CudaKvCache &cache,
-                        int64_t &appended);
+                        int64_t &appended, int64_t &decoded);
   void sync_weights();
   DevicePtr allocate(size_t bytes) { return memory_.allocate(bytes); }
 
@@ -165,6 +193,7 @@ private:
   std::map<int64_t, DevicePtr> weight_ptrs_;         // weight index -> copy
   std::map<int64_t, uint64_t> weight_versions_;
   DevicePtr arena_ = 0;
+  bool graphs_ = true;
   std::map<std::string, std::vector<DevicePtr>> argument_ptrs_;
   std::map<std::string, std::vector<DeviceValue>> results_; // of the last run
   // Training (cuda_executor_optimizer.cc).

@@ -14,13 +14,17 @@
 //   <attn>_decode_combine  partials -> out [B, 1, H*hd]
 //   T > 1 (the prefill; the cache was empty): the forward kernel, which sees
 //                          every prompt key without the cache.
+// len is the cache's device word (CudaKvCache::length_word), set by each
+// run: the launches of a one-token step do not change from step to step,
+// which is what lets run_steps replay them as a CUDA graph.
 //
-// Cross-attention (T5Gemma decode steps) is bidirectional, has no decode
-// variant and runs its forward kernel. Its K/V GEMMs read only the encoder
-// states, a request constant (request_constants below), so they run in the
-// request's first run only and their results live in the cache.
-// Sliding windows need nothing here: the decode kernel masks by position,
-// and the cache keeps every slot.
+// Cross-attention (T5Gemma decode steps) is bidirectional without RoPE; at
+// T == 1 its `_decode` kernels read the K/V projection of the encoder
+// states directly (C = S, validity the encoder mask). Those K/V GEMMs read
+// only the encoder states, a request constant (request_constants below),
+// so they run in the request's first run only and their results live in
+// the cache. Sliding windows need nothing here: the decode kernel masks by
+// position, and the cache keeps every slot.
 //===----------------------------------------------------------------------===//
 #include "runtime/core/status.h"
 #include "runtime/cuda/cuda_executor.h"
@@ -41,15 +45,45 @@ std::vector<Tensor> CudaExecutor::run(const std::string &name,
   return run_steps(name, args, &cache, /*download=*/true);
 }
 
+namespace {
+/// Index of the dim named `name` in `fn`'s dims, or -1. The new rows' dim
+/// is the one DeviceSchedule names T (bound to the ids' axis 1).
+int32_t dim_index(const fb::DeviceFunction &fn, const char *name) {
+  for (uint32_t d = 0; fn.dims() && d < fn.dims()->size(); ++d)
+    if (fn.dims()->Get(d)->name()->str() == name)
+      return int32_t(d);
+  return -1;
+}
+} // namespace
+
+int64_t CudaExecutor::new_rows(const fb::DeviceFunction &fn,
+                               const std::vector<int64_t> &dims) {
+  const int32_t t = dim_index(fn, "T");
+  return t < 0 ? 0 : dims[size_t(t)];
+}
+
+void CudaExecutor::check_cache_room(const std::string &name,
+                                    const fb::DeviceFunction &fn,
+                                    const std::vector<int64_t> &dims,
+                                    const CudaKvCache &cache) {
+  const int32_t b = dim_index(fn, "B");
+  const int64_t B = b < 0 ? cache.batch() : dims[size_t(b)],
+                T = new_rows(fn, dims), len = cache.length(),
+                C = cache.capacity();
+  check(B == cache.batch(), "cached run of '", name, "': batch ", B,
+        " differs from the KV cache's ", cache.batch());
+  check(len + T <= C, "cached run of '", name, "': ", len, " cached + ", T,
+        " new positions exceed the KV cache's capacity of ", C);
+  check(T == 1 || len == 0, "cached run of '", name, "': ", T,
+        " new positions after ", len, " cached ones (only the first run, the "
+        "prefill, may have more than one)");
+}
+
 std::vector<bool>
 CudaExecutor::request_constants(const fb::DeviceFunction &fn) const {
-  // The new rows' dim is the one DeviceSchedule names T (bound to the ids'
-  // axis 1). Within a request only the arguments with that axis change; B
-  // and the encoder length S are fixed by the cache and the encoder output.
-  int32_t t_dim = -1;
-  for (uint32_t d = 0; fn.dims() && d < fn.dims()->size(); ++d)
-    if (fn.dims()->Get(d)->name()->str() == "T")
-      t_dim = int32_t(d);
+  // Within a request only the arguments with the T axis change; B and the
+  // encoder length S are fixed by the cache and the encoder output.
+  const int32_t t_dim = dim_index(fn, "T");
   const auto &buffers = *fn.buffers();
   std::vector<bool> constant(buffers.size(), false);
   for (uint32_t id = 0; id < buffers.size(); ++id) {
@@ -80,50 +114,60 @@ bool CudaExecutor::cached_attention(const std::string &fn, int step,
                                     const fb::DeviceStep &s, const LaunchInfo &k,
                                     const std::vector<uint64_t> &ptrs,
                                     const std::vector<int64_t> &sizes,
-                                    CudaKvCache &cache, int64_t &appended) {
-  auto append = kernels_.find(k.name + "_append");
+                                    CudaKvCache &cache, int64_t &appended,
+                                    int64_t &decoded) {
   auto decode = kernels_.find(k.name + "_decode");
   auto combine = kernels_.find(k.name + "_decode_combine");
-  if (append == kernels_.end() || decode == kernels_.end() ||
-      combine == kernels_.end())
+  if (decode == kernels_.end() || combine == kernels_.end())
     return false;
+  // ptrs: q, k, v, positions|0, key_valid|0, out; sizes {B, T, S}.
+  const int64_t B = sizes[0], T = sizes[1], S = sizes[2],
+                C = cache.capacity();
+  const int64_t H = signature_field(k, "H"), K = signature_field(k, "K"),
+                hd = signature_field(k, "hd"), width = decode->second.width;
+  auto partials = [&](int64_t slots) {
+    const int64_t chunks = (slots + width - 1) / width;
+    return cache.scratch(size_t(B * H * chunks * (hd + 2)) * sizeof(float));
+  };
   // Self-attention: the query and key lengths are the same dim.
   const fb::SizeExpr *tq = s.sizes()->Get(1), *tk = s.sizes()->Get(2);
   auto dims_of = [](const fb::SizeExpr *e) {
     return e->dims() ? std::vector<int32_t>(e->dims()->begin(), e->dims()->end())
                      : std::vector<int32_t>();
   };
-  if (tq->factor() != tk->factor() || dims_of(tq) != dims_of(tk))
+  if (tq->factor() != tk->factor() || dims_of(tq) != dims_of(tk)) {
+    // Cross-attention: the new query against the encoder's keys as the
+    // K/V projection left them (no cache, no positions, S by value).
+    if (T != 1)
+      return false;
+    DevicePtr part = partials(S);
+    launch(decode->second, {ptrs[0], ptrs[1], ptrs[2], ptrs[3], 0, ptrs[4], 0, part},
+           {B, S, S});
+    launch(combine->second, {part, 0, ptrs[5]}, {B, S, S});
+    ++decoded;
+    return true;
+  }
+  auto append = kernels_.find(k.name + "_append");
+  if (append == kernels_.end())
     return false;
-
-  const int64_t B = sizes[0], T = sizes[1], len = cache.length(),
-                C = cache.capacity();
-  check(B == cache.batch(), "cached run of '", fn, "': batch ", B,
-        " differs from the KV cache's ", cache.batch());
-  check(len + T <= C, "cached run of '", fn, "': ", len, " cached + ", T,
-        " new positions exceed the KV cache's capacity of ", C);
-  check(T == 1 || len == 0, "cached run of '", fn, "': ", T,
-        " new positions after ", len, " cached ones (only the first run, the "
-        "prefill, may have more than one)");
-  const int64_t H = signature_field(k, "H"), K = signature_field(k, "K"),
-                hd = signature_field(k, "hd");
   const size_t elt = k.dtype == "f32" ? 4 : 2;
   const CudaKvCache::Layer &layer = cache.layer(fn, step, size_t(K * hd) * elt);
-  // ptrs: q, k, v, positions|0, key_valid|0, out.
+  // Every size below is the same at every step (the length is the cache's
+  // device word), so a one-token step can be captured once and replayed.
   launch(append->second,
-         {ptrs[1], ptrs[2], ptrs[3], ptrs[4], layer.k, layer.v, layer.pos,
-          layer.valid},
-         {B, T, C, len});
+         {ptrs[1], ptrs[2], ptrs[3], ptrs[4], cache.length_word(), layer.k,
+          layer.v, layer.pos, layer.valid},
+         {B, T, C});
   appended = T;
   if (T != 1)
     return false;
-  const int64_t chunks = (C + decode->second.width - 1) / decode->second.width;
-  DevicePtr part = cache.scratch(size_t(B * H * chunks * (hd + 2)) * sizeof(float));
+  DevicePtr part = partials(C);
   launch(decode->second,
-         {ptrs[0], layer.k, layer.v, ptrs[3], layer.pos, layer.valid, part},
-         {B, len + 1, C});
-  launch(combine->second, {part, ptrs[5]}, {B, len + 1, C});
-  cache.count_decode();
+         {ptrs[0], layer.k, layer.v, ptrs[3], layer.pos, layer.valid,
+          cache.length_word(), part},
+         {B, C, C});
+  launch(combine->second, {part, cache.length_word(), ptrs[5]}, {B, C, C});
+  ++decoded;
   return true;
 }
 

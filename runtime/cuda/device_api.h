@@ -43,6 +43,17 @@ struct GemmDesc {
   bool transpose_x = false, transpose_w = true;
 };
 
+/// Device work recorded once and replayed (a CUDA graph): the launches,
+/// GEMMs and memsets issued between DeviceApi::begin_capture and
+/// end_capture, with the arguments they had then. Must not outlive the
+/// device that captured it.
+class DeviceGraph {
+public:
+  virtual ~DeviceGraph() = default;
+  /// Queues the captured work once more, in capture order.
+  virtual void replay() = 0;
+};
+
 class DeviceApi {
 public:
   virtual ~DeviceApi() = default;
@@ -75,6 +86,13 @@ public:
 
   /// Waits for every queued operation; reports asynchronous errors.
   virtual void synchronize() = 0;
+
+  /// Starts recording: until end_capture, launch, gemm and memset are
+  /// recorded instead of run; copies and synchronize are errors.
+  virtual void begin_capture() = 0;
+  /// Stops recording and returns the work as a graph (throws when the
+  /// capture failed; the device is then out of capture mode all the same).
+  virtual std::unique_ptr<DeviceGraph> end_capture() = 0;
 };
 
 /// Device memory with one owner, freed together when the owner goes (the

@@ -63,6 +63,12 @@ DriverSymbols load_driver() {
   EDG_LOAD(d, cuModuleGetFunction);
   EDG_LOAD(d, cuFuncSetAttribute);
   EDG_LOAD(d, cuLaunchKernel);
+  EDG_LOAD(d, cuStreamBeginCapture_v2);
+  EDG_LOAD(d, cuStreamEndCapture);
+  EDG_LOAD(d, cuGraphInstantiateWithFlags);
+  EDG_LOAD(d, cuGraphLaunch);
+  EDG_LOAD(d, cuGraphExecDestroy);
+  EDG_LOAD(d, cuGraphDestroy);
   check(missing.empty(), d.library, " lacks ", missing,
         " (a driver older than CUDA 11?)");
   return d;

@@ -48,6 +48,13 @@ struct DriverSymbols {
   EDG_DRIVER_SYMBOL(cuModuleGetFunction)
   EDG_DRIVER_SYMBOL(cuFuncSetAttribute)
   EDG_DRIVER_SYMBOL(cuLaunchKernel)
+  // CUDA graphs of decode steps (stream capture).
+  EDG_DRIVER_SYMBOL(cuStreamBeginCapture_v2)
+  EDG_DRIVER_SYMBOL(cuStreamEndCapture)
+  EDG_DRIVER_SYMBOL(cuGraphInstantiateWithFlags)
+  EDG_DRIVER_SYMBOL(cuGraphLaunch)
+  EDG_DRIVER_SYMBOL(cuGraphExecDestroy)
+  EDG_DRIVER_SYMBOL(cuGraphDestroy)
 };
 
 /// libcublasLt.so: one GEMM with a heuristic algorithm.

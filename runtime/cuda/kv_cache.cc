@@ -11,6 +11,7 @@ CudaKvCache::CudaKvCache(DeviceApi &device, int64_t batch, int64_t capacity)
     : device_(device), batch_(batch), capacity_(capacity) {
   check(batch > 0 && capacity > 0, "KV cache: batch ", batch, " and capacity ",
         capacity, " must be positive");
+  length_word_ = allocate(sizeof(int64_t));
 }
 
 const CudaKvCache::Layer &CudaKvCache::layer(const std::string &function,

@@ -13,9 +13,12 @@
 // by the layers (they run one after another). Buffers are allocated on
 // first use, sized for the request's (batch, capacity), and freed with the
 // cache. Slots [0, length()) are filled; every layer appends at the same
-// slots, so the executor advances the length once per run. The cache also
+// slots, so the executor advances the length once per run; the kernels
+// read it from a device word (length_word()) that each run sets, so that
+// a one-token step is the same work at every position. The cache also
 // keeps the request's constants (constant() below), so that the steps
-// computed from them run only in the request's first run.
+// computed from them run only in the request's first run, and the CUDA
+// graphs of its one-token steps (step_graph()).
 //===----------------------------------------------------------------------===//
 #ifndef EDG_RUNTIME_CUDA_KV_CACHE_H
 #define EDG_RUNTIME_CUDA_KV_CACHE_H
@@ -23,6 +26,7 @@
 #include "runtime/cuda/device_api.h"
 
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <utility>
@@ -46,6 +50,8 @@ public:
   /// Filled slots per row.
   int64_t length() const { return length_; }
   void advance(int64_t rows) { length_ += rows; }
+  /// Device int64 the cache kernels read the length from (`cache_len`).
+  DevicePtr length_word() const { return length_word_; }
 
   /// The buffers of self-attention step `step` of `function`, allocated on
   /// first use for rows of `row_bytes` (K*hd elements) with validity 0.
@@ -66,10 +72,25 @@ public:
     ready_.insert(function);
   }
 
-  /// Decode (T == 1) attention steps run through the decode kernels so far:
-  /// what the tests check to know the cache path was taken.
+  /// The one-token steps of one function, captured as a CUDA graph at the
+  /// request's second such step (the first runs eagerly and allocates what
+  /// they need: decode scratch, GEMM plans) and replayed after that.
+  struct StepGraph {
+    int64_t eager_runs = 0;
+    std::vector<int64_t> dims;          // the function's dims when captured
+    std::unique_ptr<DeviceGraph> graph; // null until captured
+    int64_t appended = 0, decodes = 0;  // what one replay does
+  };
+  StepGraph &step_graph(const std::string &function) { return graphs_[function]; }
+  /// One-token steps replayed from a graph so far.
+  int64_t graph_replays() const { return graph_replays_; }
+  void count_replay() { ++graph_replays_; }
+
+  /// Attention steps run through the decode kernels so far (self- and
+  /// cross-attention): what the tests check to know the cache path was
+  /// taken.
   int64_t decode_launches() const { return decode_launches_; }
-  void count_decode() { ++decode_launches_; }
+  void count_decodes(int64_t n) { decode_launches_ += n; }
 
   size_t device_bytes() const { return memory_.bytes(); }
 
@@ -78,12 +99,15 @@ private:
 
   DeviceApi &device_;
   DeviceAllocations memory_{device_};
-  int64_t batch_, capacity_, length_ = 0, decode_launches_ = 0;
+  int64_t batch_, capacity_, length_ = 0, decode_launches_ = 0,
+      graph_replays_ = 0;
+  DevicePtr length_word_ = 0;
   std::map<std::pair<std::string, int>, Layer> layers_;
   std::map<std::pair<std::string, int32_t>, DevicePtr> constants_;
   std::set<std::string> ready_;
   DevicePtr scratch_ = 0;
   size_t scratch_bytes_ = 0;
+  std::map<std::string, StepGraph> graphs_; // destroyed before the memory
 };
 
 } // namespace edg::cuda

@@ -67,14 +67,15 @@ GridShape launch_grid(const LaunchInfo &k, const std::vector<int64_t> &sizes) {
     return unsigned(signature_field(k, field));
   };
   if (k.kind == "attention_append") {
-    // KV-cache append: sizes {B, T, C, len}, one block per (new row, batch).
-    check(sizes.size() == 4, k.name, ": ", k.kind, " takes four sizes");
+    // KV-cache append: sizes {B, T, C}, one block per (new row, batch).
+    check(sizes.size() == 3, k.name, ": ", k.kind, " takes three sizes");
     g.x = unsigned(sizes[1]);
     g.y = unsigned(sizes[0]);
   } else if (k.kind.rfind("attention", 0) == 0) {
     // Forward, backward stats, dQ: sizes {B, T, S}, grid (T tiles, H, B).
-    // dK/dV: (S tiles, K, B). Decode: sizes {B, S, C}, grid (S chunks, K,
-    // B); its combine: (H, B).
+    // dK/dV: (S tiles, K, B). Decode: sizes {B, S, C}, grid (C chunks, K,
+    // B), chunks past S exit at once (S may be read on the device); its
+    // combine: (H, B).
     check(sizes.size() == 3, k.name, ": ", k.kind, " takes three sizes");
     g.z = unsigned(sizes[0]);
     if (k.kind == "attention_decode_combine") {
@@ -82,7 +83,7 @@ GridShape launch_grid(const LaunchInfo &k, const std::vector<int64_t> &sizes) {
       g.y = unsigned(sizes[0]);
       g.z = 1;
     } else if (k.kind == "attention_bwd_dkdv" || k.kind == "attention_decode") {
-      g.x = unsigned(ceil_div(sizes[k.kind == "attention_decode" ? 1 : 2], k.width));
+      g.x = unsigned(ceil_div(sizes[2], k.width));
       g.y = heads("K");
     } else {
       g.x = unsigned(ceil_div(sizes[1], k.width));

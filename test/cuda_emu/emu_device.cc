@@ -81,7 +81,50 @@ void EmuDevice::check_range(DevicePtr p, size_t bytes, const char *what) const {
         ") is not inside one device allocation");
 }
 
+class EmuDevice::Graph final : public cuda::DeviceGraph {
+public:
+  Graph(EmuDevice &device, std::vector<std::function<void()>> work)
+      : device_(device), work_(std::move(work)) {}
+  void replay() override {
+    device_.check_not_capturing("graph launch");
+    ++device_.replays_;
+    for (auto &w : work_)
+      w();
+  }
+
+private:
+  EmuDevice &device_;
+  std::vector<std::function<void()>> work_;
+};
+
+void EmuDevice::issue(std::function<void()> work) {
+  if (capture_)
+    capture_->push_back(std::move(work));
+  else
+    work();
+}
+
+void EmuDevice::check_not_capturing(const char *what) const {
+  check(!capture_, "emulated ", what, " during a stream capture");
+}
+
+void EmuDevice::begin_capture() {
+  check_not_capturing("cuStreamBeginCapture");
+  capture_ = std::make_unique<std::vector<std::function<void()>>>();
+}
+
+std::unique_ptr<cuda::DeviceGraph> EmuDevice::end_capture() {
+  check(capture_ != nullptr, "emulated cuStreamEndCapture: not capturing");
+  auto work = std::move(*capture_);
+  capture_.reset();
+  ++captures_;
+  return std::make_unique<Graph>(*this, std::move(work));
+}
+
+void EmuDevice::synchronize() { check_not_capturing("cuStreamSynchronize"); }
+
 void EmuDevice::copy_to_device(DevicePtr dst, const void *src, size_t bytes) {
+  check_not_capturing("cuMemcpyHtoD");
   if (!bytes)
     return;
   check_range(dst, bytes, "cuMemcpyHtoD");
@@ -89,6 +132,7 @@ void EmuDevice::copy_to_device(DevicePtr dst, const void *src, size_t bytes) {
 }
 
 void EmuDevice::copy_to_host(void *dst, DevicePtr src, size_t bytes) {
+  check_not_capturing("cuMemcpyDtoH");
   if (!bytes)
     return;
   check_range(src, bytes, "cuMemcpyDtoH");
@@ -99,7 +143,7 @@ void EmuDevice::memset(DevicePtr dst, int value, size_t bytes) {
   if (!bytes)
     return;
   check_range(dst, bytes, "cuMemsetD8");
-  std::memset(reinterpret_cast<void *>(dst), value, bytes);
+  issue([=] { std::memset(reinterpret_cast<void *>(dst), value, bytes); });
 }
 
 void EmuDevice::launch(const std::string &kernel, cuda::GridShape grid,
@@ -112,9 +156,11 @@ void EmuDevice::launch(const std::string &kernel, cuda::GridShape grid,
         kEmuSharedBytes);
   check(block >= 1 && block <= 1024, "emulated cuLaunchKernel(", kernel,
         "): block of ", block, " threads");
-  ++launches_;
-  ++launches_by_name_[kernel];
-  kernels_->launch(kernel, grid, block, args);
+  issue([this, kernel, grid, block, args] {
+    ++launches_;
+    ++launches_by_name_[kernel];
+    kernels_->launch(kernel, grid, block, args);
+  });
 }
 
 int EmuDevice::launches_of(const std::string &suffix) const {
@@ -127,13 +173,19 @@ int EmuDevice::launches_of(const std::string &suffix) const {
 }
 
 void EmuDevice::gemm(const cuda::GemmDesc &g) {
+  if (g.M != 0 && g.N != 0) {
+    const size_t e = element_size(g.type);
+    check_range(g.x, size_t(g.M * g.K) * e, "gemm x");
+    check_range(g.w, size_t(g.N * g.K) * e, "gemm w");
+    check_range(g.y, size_t(g.M * g.N) * e, "gemm y");
+  }
+  issue([this, g] { run_gemm(g); });
+}
+
+void EmuDevice::run_gemm(const cuda::GemmDesc &g) {
   ++gemms_;
   if (g.M == 0 || g.N == 0)
     return;
-  const size_t e = element_size(g.type);
-  check_range(g.x, size_t(g.M * g.K) * e, "gemm x");
-  check_range(g.w, size_t(g.N * g.K) * e, "gemm w");
-  check_range(g.y, size_t(g.M * g.N) * e, "gemm y");
   std::vector<float> x = widen(reinterpret_cast<const void *>(g.x), g.M * g.K, g.type);
   std::vector<float> w = widen(reinterpret_cast<const void *>(g.w), g.N * g.K, g.type);
   std::vector<float> y(size_t(g.M * g.N));

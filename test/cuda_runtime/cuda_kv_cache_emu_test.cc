@@ -5,9 +5,13 @@
 // emulated device: the prompt once through the forward kernels (its keys
 // appended to the cache by the generated `_append` kernels), then one
 // position per step through the generated `_decode` / `_decode_combine`
-// kernels. Must give HF's tokens for a Gemma 2 with a sliding window (4)
-// shorter than prompt + new tokens (13) and for T5Gemma, and must actually
-// take the cache path (decode launches counted by the emulated device).
+// kernels, cross-attention's one query through its own `_decode` kernels.
+// Must give HF's tokens for a Gemma 2 with a sliding window (4) shorter
+// than prompt + new tokens (13) and for T5Gemma, and must actually take the
+// cache path (decode launches counted by the emulated device) and replay the
+// one-token steps as CUDA graphs (the emulated device replays what it
+// captured with the arguments of the capture, as a GPU does, so a size that
+// changes per step but was captured by value gives wrong tokens).
 // DecodeSession (what edg::Model::generate runs) on the device must agree
 // with the CPU session on a left-padded batch of two.
 //===----------------------------------------------------------------------===//
@@ -48,29 +52,37 @@ edg::conformance::DeviceCheck generate(const std::string &bin,
   return checks.at(0);
 }
 
-// 5 prompt tokens, 8 new ones: 7 one-token steps x 3 layers of decode.
+// 5 prompt tokens, 8 new ones: 7 one-token steps x 3 layers of decode; the
+// first step runs eagerly, the second is captured, all but the first replay.
 TEST(CudaKvCacheEmu, Gemma2SlidingGreedyMatchesHF) {
   edg::cuda_emu::EmuDevice device;
   auto c = generate("gemma2_f32", "gemma2_gqa_sliding", device);
   EXPECT_TRUE(c.ok) << c.detail;
   EXPECT_EQ(c.decode_steps, 7);
   EXPECT_EQ(c.decode_launches, 21);
+  EXPECT_EQ(c.graph_replays, 6);
+  EXPECT_EQ(device.captures(), 1);
+  EXPECT_EQ(device.replays(), 6);
   EXPECT_EQ(device.launches_of("_decode"), 21);
   EXPECT_EQ(device.launches_of("_decode_combine"), 21);
   EXPECT_EQ(device.launches_of("_append"), 24); // the prefill's too
 }
 
-// BOS + 8 new tokens: every decoder step is cached. The cross-attention
-// K/V GEMMs over the encoder states (2 of the 34 GEMMs of @decode, per
-// layer: 6) are request constants and run in the first step only; @encode
-// has 21 GEMMs.
+// BOS + 8 new tokens: every decoder step is cached, self- and
+// cross-attention through the decode kernels (8 x 3 each). The
+// cross-attention K/V GEMMs over the encoder states (2 of the 34 GEMMs of
+// @decode, per layer: 6) are request constants and run in the first step
+// only; @encode has 21 GEMMs. Steps 3 to 8 replay the graph step 3
+// captured (step 1 computes the constants, step 2 runs eagerly).
 TEST(CudaKvCacheEmu, T5GemmaGreedyMatchesHF) {
   edg::cuda_emu::EmuDevice device;
   auto c = generate("t5gemma_balanced_f32", "t5gemma_balanced", device);
   EXPECT_TRUE(c.ok) << c.detail;
   EXPECT_EQ(c.decode_steps, 8);
-  EXPECT_EQ(c.decode_launches, 24);
-  EXPECT_EQ(device.launches_of("_decode"), 24);
+  EXPECT_EQ(c.decode_launches, 48);
+  EXPECT_EQ(device.launches_of("_decode"), 48);
+  EXPECT_EQ(device.launches_of("_decode_combine"), 48);
+  EXPECT_EQ(c.graph_replays, 6);
   EXPECT_EQ(device.gemms(), 21 + 8 * (34 - 6) + 6);
 }
 
@@ -165,18 +177,86 @@ TEST(CudaKvCacheGrid, AppendAndDecode) {
   edg::cuda::LaunchInfo k;
   k.signature = "attention:mask=causal;window=0;H=8;K=4;hd=256;scale=1;cap=1";
   k.kind = "attention_append";
-  edg::cuda::GridShape g = edg::cuda::launch_grid(k, {2, 7, 20, 5});
+  edg::cuda::GridShape g = edg::cuda::launch_grid(k, {2, 7, 20});
   EXPECT_EQ(g.x, 7u); // new rows
   EXPECT_EQ(g.y, 2u); // batch
   EXPECT_EQ(g.z, 1u);
   k.kind = "attention_decode";
   k.width = 256;
-  g = edg::cuda::launch_grid(k, {2, 300, 512});
-  EXPECT_EQ(g.x, 2u); // ceil(S / 256) chunks
+  g = edg::cuda::launch_grid(k, {2, 300, 700});
+  EXPECT_EQ(g.x, 3u); // ceil(C / 256) chunks: fixed while the cache fills
   EXPECT_EQ(g.y, 4u); // kv heads
   EXPECT_EQ(g.z, 2u);
   EXPECT_EQ(edg::cuda::signature_field(k, "hd"), 256);
   EXPECT_THROW(edg::cuda::signature_field(k, "kpad"), edg::Error);
+}
+
+/// Logits of the last position of each step: a 3-token prompt, then the
+/// one-token steps feeding `tokens`, through a new cache.
+std::vector<std::vector<float>> cached_logits(edg::cuda::CudaExecutor &exec,
+                                              const std::vector<int32_t> &tokens) {
+  edg::Tensor ids(edg::DType::i32, {1, 3}), pos = edg::fixture::arange_positions(1, 3),
+      valid = edg::fixture::ones_u8(1, 3);
+  for (int64_t i = 0; i < 3; ++i)
+    ids.data<int32_t>()[i] = int32_t(2 + 5 * i);
+  auto cache = exec.new_cache(1, 3 + int64_t(tokens.size()));
+  auto flat = [](const edg::Tensor &t) {
+    return std::vector<float>(t.data<float>(), t.data<float>() + t.numel());
+  };
+  std::vector<std::vector<float>> out = {
+      flat(exec.run("forward", {&ids, &pos, &valid}, *cache).at(0))};
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    edg::Tensor id(edg::DType::i32, {1, 1}), p(edg::DType::i32, {1, 1}),
+        one = edg::fixture::ones_u8(1, 1);
+    id.data<int32_t>()[0] = tokens[i];
+    p.data<int32_t>()[0] = int32_t(3 + i);
+    out.push_back(flat(exec.run("forward", {&id, &p, &one}, *cache).at(0)));
+  }
+  return out;
+}
+
+// A replayed step computes exactly what the same launches issued one by one
+// compute (the emulated device is deterministic): every position of the
+// request, including those past the sliding window.
+TEST_F(CudaKvCacheEmuGemma2, GraphReplaysEqualEagerSteps) {
+  const std::vector<int32_t> tokens = {7, 30, 11, 64, 5, 90};
+  exec_->set_graphs(false);
+  auto eager = cached_logits(*exec_, tokens);
+  EXPECT_EQ(device_.captures(), 0);
+  exec_->set_graphs(true);
+  auto graphed = cached_logits(*exec_, tokens);
+  EXPECT_EQ(device_.captures(), 1);
+  EXPECT_EQ(device_.replays(), 5);
+  EXPECT_EQ(graphed, eager);
+}
+
+/// A device whose stream capture fails, as a driver might.
+class NoCaptureDevice : public edg::cuda_emu::EmuDevice {
+public:
+  void begin_capture() override {
+    throw edg::Error("cuStreamBeginCapture_v2 failed: CUDA_ERROR_NOT_SUPPORTED");
+  }
+};
+
+// A failing capture is reported once; generation goes on without graphs
+// and gives the same logits.
+TEST(CudaKvCacheEmu, FailedCaptureFallsBackToEagerSteps) {
+  edg::ModelFile file = edg::ModelFile::load(model("gemma2_f32"));
+  edg::WeightStore weights;
+  weights.bind(file.model(), {fixture("gemma2_gqa_sliding") + "/model.safetensors"});
+  edg::cuda_emu::EmuDevice plain;
+  NoCaptureDevice failing;
+  edg::cuda::CudaExecutor want(file, weights, plain), got(file, weights, failing);
+  want.set_graphs(false);
+  const std::vector<int32_t> tokens = {7, 30, 11};
+  testing::internal::CaptureStderr();
+  auto logits = cached_logits(got, tokens);
+  const std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_EQ(logits, cached_logits(want, tokens));
+  EXPECT_FALSE(got.graphs());
+  EXPECT_NE(err.find("CUDA graph capture failed (cuStreamBeginCapture_v2 failed"),
+            std::string::npos) << err;
+  EXPECT_EQ(failing.replays(), 0);
 }
 
 /// Expects `fn` to throw an edg::Error whose message contains `text`.

@@ -44,35 +44,44 @@ DecodeBench bench_decode(const std::string &model_path, cuda::DeviceApi &device,
   const int64_t capacity = encdec ? 1 + tokens : prompt + tokens;
   check(capacity <= m.max_seq() && prompt <= m.max_seq(), "bench: ", prompt,
         " + ", tokens, " positions exceed the compiled maximum ", m.max_seq());
-  auto cache = exec.new_cache(1, capacity);
   const int64_t vocab = m.vocab_size();
   Tensor x = ids_of(prompt, 2, vocab), xp = fixture::arange_positions(1, prompt),
          xv = fixture::ones_u8(1, prompt);
   Tensor memory;
-  int32_t next = int32_t(m.bos_token_id());
-  int32_t position = 0;
-  if (encdec) {
+  if (encdec)
     memory = std::move(exec.run("encode", {&x, &xp, &xv}).at(0));
-  } else {
-    next = argmax_last(exec.run("forward", {&x, &xp, &xv}, *cache).at(0));
-    position = int32_t(prompt);
-  }
   DecodeBench r;
   r.prompt = prompt;
   r.tokens = tokens;
-  Tensor id(DType::i32, {1, 1}), pos(DType::i32, {1, 1}),
-      valid = fixture::ones_u8(1, 1);
-  const auto t0 = std::chrono::steady_clock::now();
-  for (int64_t i = 0; i < tokens; ++i, ++position) {
-    id.data<int32_t>()[0] = next;
-    pos.data<int32_t>()[0] = position;
-    Tensor logits =
-        encdec ? std::move(exec.run("decode", {&id, &pos, &valid, &memory, &xv}, *cache).at(0))
-               : std::move(exec.run("forward", {&id, &pos, &valid}, *cache).at(0));
-    next = argmax_last(logits);
-  }
-  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  r.decode_launches = cache->decode_launches();
+  // One request: the prefill (decoder-only) untimed, then `tokens` timed
+  // one-token steps; the same tokens with and without graphs.
+  auto request = [&](bool graphs) {
+    exec.set_graphs(graphs);
+    auto cache = exec.new_cache(1, capacity);
+    int32_t next = int32_t(m.bos_token_id()), position = 0;
+    if (!encdec) {
+      next = argmax_last(exec.run("forward", {&x, &xp, &xv}, *cache).at(0));
+      position = int32_t(prompt);
+    }
+    Tensor id(DType::i32, {1, 1}), pos(DType::i32, {1, 1}),
+        valid = fixture::ones_u8(1, 1);
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int64_t i = 0; i < tokens; ++i, ++position) {
+      id.data<int32_t>()[0] = next;
+      pos.data<int32_t>()[0] = position;
+      Tensor logits =
+          encdec ? std::move(exec.run("decode", {&id, &pos, &valid, &memory, &xv}, *cache).at(0))
+                 : std::move(exec.run("forward", {&id, &pos, &valid}, *cache).at(0));
+      next = argmax_last(logits);
+    }
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    r.decode_launches = cache->decode_launches();
+    r.graph_replays = cache->graph_replays();
+    return seconds;
+  };
+  r.seconds_eager = request(false);
+  r.seconds = request(true);
   return r;
 }
 

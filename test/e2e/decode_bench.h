@@ -17,13 +17,16 @@
 namespace edg::conformance {
 
 struct DecodeBench {
-  int64_t prompt = 0, tokens = 0, decode_launches = 0;
-  double seconds = 0; // the `tokens` one-token steps, prefill excluded
+  // Counted in the run with graphs.
+  int64_t prompt = 0, tokens = 0, decode_launches = 0, graph_replays = 0;
+  // The `tokens` one-token steps, prefill excluded: with CUDA graphs (the
+  // default) and with every step's launches issued one by one.
+  double seconds = 0, seconds_eager = 0;
 };
 
 /// Prefills `prompt` tokens (decoder-only: through `forward`; encoder-
 /// decoder: `encode` of the prompt, then BOS) and times `tokens` one-token
-/// steps. Throws edg::Error when the model has no kernel-level schedule or
+/// steps, once without CUDA graphs and once with them. Throws edg::Error when the model has no kernel-level schedule or
 /// prompt + tokens exceed its compiled maximum.
 DecodeBench bench_decode(const std::string &model_path, cuda::DeviceApi &device,
                          int64_t prompt, int64_t tokens);

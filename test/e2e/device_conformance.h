@@ -27,8 +27,9 @@ struct DeviceCheck {
   double rel_err = 0; // tensors: the error measure above
   std::string detail; // generation: the tokens; a shape mismatch
   // Generation: one-position steps run, attention steps that ran the KV-cache
-  // decode kernels in them, and their wall time (host argmax included).
-  int64_t decode_steps = 0, decode_launches = 0;
+  // decode kernels in them, steps replayed from a CUDA graph, and their wall
+  // time (host argmax included).
+  int64_t decode_steps = 0, decode_launches = 0, graph_replays = 0;
   double decode_seconds = 0;
 };
 

@@ -19,7 +19,9 @@
 //             reference takes it as 0 (the kernels must give zero gradients)
 //   decode    B = 2, a cache of capacity 300 with 280 or 5 filled slots, row 1
 //             left-padded by 10; slots past S hold garbage that must not be
-//             read; the new query is at the last filled slot
+//             read; the new query is at the last filled slot. S = 280 is
+//             read from the device word `cache_len` (cached runs), S = 5
+//             passed by value (cross-attention)
 //   append    (`<name>_append`, EmitCudaAttentionAppend.cpp) B = 2, 7 rows
 //             into slots [5, 12) of a capacity-20 cache: keys rotated at
 //             their positions, values/positions/validity copied, other
@@ -293,8 +295,11 @@ void check_backward(const Emu &emu, const cuda::LaunchInfo &stats,
   report(base, tag + " dv", rel_err(load(gv, v.size(), dtype), wdv), tol);
 }
 
+/// Decode of S filled slots of a cache of capacity 300. `from_device`: S
+/// comes from the device word cache_len (= S - 1, as the runtime's cached
+/// runs pass it), else by value (cross-attention).
 void check_decode(const Emu &emu, const cuda::LaunchInfo &dec,
-                  const cuda::LaunchInfo &combine, int64_t S) {
+                  const cuda::LaunchInfo &combine, int64_t S, bool from_device) {
   const std::string dtype = dec.dtype;
   const Spec sp = spec_of(dec.signature);
   const int64_t B = 2, C = 300, pad = S > 20 ? 10 : 1;
@@ -351,13 +356,16 @@ void check_decode(const Emu &emu, const cuda::LaunchInfo &dec,
        *dcvalid = mem.bytes(cvalid.data(), cvalid.size());
   void *part = mem.nan(size_t(B * H * nc * (hd + 2)), 4);
   void *out = mem.nan(q.size(), eb);
-  const uint64_t b_ = uint64_t(B), s_ = uint64_t(S), c_ = uint64_t(C);
+  // By device word, the by-value S is a decoy the kernels must ignore.
+  const int64_t len_word = S - 1;
+  const uint64_t b_ = uint64_t(B), s_ = uint64_t(from_device ? 1 : S),
+                 c_ = uint64_t(C), len = from_device ? P(&len_word) : 0;
   launch(emu, dec, {B, S, C},
-         {P(dq_), P(dk_), P(dv_), P(dqpos), P(dcpos), P(dcvalid), P(part), b_,
-          s_, c_});
-  launch(emu, combine, {B, S, C},
-         {P(part), P(out), b_, s_, c_});
-  report(dec.name, "decode/" + dtype + " S=" + std::to_string(S),
+         {P(dq_), P(dk_), P(dv_), P(dqpos), P(dcpos), P(dcvalid), len, P(part),
+          b_, s_, c_});
+  launch(emu, combine, {B, S, C}, {P(part), len, P(out), b_, s_, c_});
+  report(dec.name, "decode/" + dtype + " S=" + std::to_string(S) +
+                       (from_device ? " (device word)" : ""),
          rel_err(load(out, q.size(), dtype), want), tolerance(dtype));
 }
 
@@ -404,10 +412,11 @@ void check_append(const Emu &emu, const cuda::LaunchInfo &app) {
   void *ck = mem.store(sentinel, dtype), *cv = mem.store(sentinel, dtype),
        *cpos = mem.bytes(spos.data(), spos.size() * 4),
        *cvalid = mem.bytes(svalid.data(), svalid.size());
-  launch(emu, app, {B, T, C, len},
-         {P(dk), P(dv), sp.pos ? P(dpos) : 0, sp.kpad ? P(dvalid) : 0, P(ck),
-          P(cv), P(cpos), P(cvalid), uint64_t(B), uint64_t(T), uint64_t(C),
-          uint64_t(len)});
+  const int64_t len_word = len; // the device word the kernel reads len from
+  launch(emu, app, {B, T, C},
+         {P(dk), P(dv), sp.pos ? P(dpos) : 0, sp.kpad ? P(dvalid) : 0,
+          P(&len_word), P(ck), P(cv), P(cpos), P(cvalid), uint64_t(B),
+          uint64_t(T), uint64_t(C)});
   const bool meta = std::memcmp(cpos, wpos.data(), wpos.size() * 4) == 0 &&
                     std::memcmp(cvalid, wvalid.data(), wvalid.size()) == 0;
   report(app.name, "append/" + dtype + " k",
@@ -446,8 +455,10 @@ int main(int argc, char **argv) {
         ++checked;
       }
       if (find("_decode") && find("_decode_combine")) {
-        check_decode(emu, *find("_decode"), *find("_decode_combine"), 280);
-        check_decode(emu, *find("_decode"), *find("_decode_combine"), 5);
+        check_decode(emu, *find("_decode"), *find("_decode_combine"), 280,
+                     /*from_device=*/true);
+        check_decode(emu, *find("_decode"), *find("_decode_combine"), 5,
+                     /*from_device=*/false);
         ++checked;
       }
       if (find("_append"))

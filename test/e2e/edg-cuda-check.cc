@@ -42,12 +42,15 @@ int bench_decode(edg::cuda::DeviceApi &dev, const std::string &model,
                  long prompt, long tokens) {
   auto r = edg::conformance::bench_decode(model, dev, prompt, tokens);
   std::printf("device: %s\n", dev.describe().c_str());
+  const double n = double(r.tokens);
   std::printf("BENCH decode batch 1, KV cache, prompt %lld: %lld tokens in "
-              "%.1f ms, %.2f ms/token, %.1f tokens/s (%lld decode attention "
-              "launches)\n",
+              "%.1f ms, %.3f ms/token, %.1f tokens/s (%lld decode attention "
+              "launches, %lld steps replayed as CUDA graphs); without graphs "
+              "%.3f ms/token, %.1f tokens/s\n",
               (long long)r.prompt, (long long)r.tokens, r.seconds * 1e3,
-              r.seconds * 1e3 / double(r.tokens), double(r.tokens) / r.seconds,
-              (long long)r.decode_launches);
+              r.seconds * 1e3 / n, n / r.seconds, (long long)r.decode_launches,
+              (long long)r.graph_replays, r.seconds_eager * 1e3 / n,
+              n / r.seconds_eager);
   return 0;
 }
 
@@ -76,10 +79,12 @@ int check_fixture(edg::cuda::DeviceApi &dev, const std::string &model,
   for (const auto &c : checks) {
     failures += !c.ok;
     if (c.what == "greedy generation")
-      std::printf("%s %-24s%s\n     KV cache: %lld one-token steps, %lld "
-                  "decode attention launches, %.1f tokens/s\n",
+      std::printf("%s %-24s%s\n     KV cache: %lld one-token steps (%lld "
+                  "replayed as CUDA graphs), %lld decode attention launches, "
+                  "%.1f tokens/s\n",
                   c.ok ? "PASS" : "FAIL", c.what.c_str(), c.detail.c_str(),
-                  (long long)c.decode_steps, (long long)c.decode_launches,
+                  (long long)c.decode_steps, (long long)c.graph_replays,
+                  (long long)c.decode_launches,
                   c.decode_seconds > 0 ? double(c.decode_steps) / c.decode_seconds
                                        : 0.0);
     else
