@@ -29,9 +29,12 @@
 //     dtable = dW(dz, x)
 //   rms_norm_grad: (dx, partial) = rms_norm_grad_rows; dw = column_sum(partial)
 //   cross_entropy: label_mean(cross_entropy_rows(logits, labels), labels)
+//   distill_kl: label_mean(distill_kl_rows(logits, teacher, index, labels),
+//                          labels)
 //
-// embed_grad and cross_entropy_grad are single kernels already and stay;
-// distillation, clipping and AdamW have no tensor-level form and stay too.
+// embed_grad, cross_entropy_grad and distill_kl_grad are single kernels
+// already and stay; clipping and AdamW have no tensor-level form and stay
+// too (the runtime's generated optimizer kernels run them).
 //===----------------------------------------------------------------------===//
 #include "passes/DecomposeUtils.h"
 #include "passes/Passes.h"
@@ -210,22 +213,42 @@ void decompose(RmsNormGradOp op) {
   op.erase();
 }
 
+/// Per-row values [B, T] f32 of a loss over `labels` [B, T].
+RankedTensorType rowsType(Value labels) {
+  auto t = cast<RankedTensorType>(labels.getType());
+  return RankedTensorType::get(t.getShape(), Float32Type::get(t.getContext()));
+}
+
+/// Replaces scalar loss `op` by the mean of its per-row values `rows` over
+/// the counted labels.
+void replaceByLabelMean(Operation *op, OpBuilder &b, Value rows, Value labels,
+                        IntegerAttr ignore) {
+  Value loss = b.create<LabelMeanOp>(childLoc(op->getLoc(), "mean"),
+                                     op->getResult(0).getType(), rows, labels,
+                                     ignore)
+                   .getResult();
+  op->getResult(0).replaceAllUsesWith(loss);
+  op->erase();
+}
+
 void decompose(CrossEntropyOp op) {
   OpBuilder b(op);
-  Location loc = op.getLoc();
-  // Per-row losses [B,T] f32, then their mean over the counted labels.
-  auto labels = cast<RankedTensorType>(op.getLabels().getType());
-  auto rowsType = RankedTensorType::get(labels.getShape(), b.getF32Type());
-  Value rows = b.create<CrossEntropyRowsOp>(childLoc(loc, "rows"), rowsType,
-                                            op.getLogits(), op.getLabels(),
-                                            op.getIgnoreIndexAttr())
+  Value rows = b.create<CrossEntropyRowsOp>(
+                    childLoc(op.getLoc(), "rows"), rowsType(op.getLabels()),
+                    op.getLogits(), op.getLabels(), op.getIgnoreIndexAttr())
                    .getResult();
-  Value loss =
-      b.create<LabelMeanOp>(childLoc(loc, "mean"), op.getLoss().getType(), rows,
-                            op.getLabels(), op.getIgnoreIndexAttr())
-          .getResult();
-  op.replaceAllUsesWith(loss);
-  op.erase();
+  replaceByLabelMean(op, b, rows, op.getLabels(), op.getIgnoreIndexAttr());
+}
+
+void decompose(DistillKlOp op) {
+  OpBuilder b(op);
+  Value rows = b.create<DistillKlRowsOp>(
+                    childLoc(op.getLoc(), "rows"), rowsType(op.getLabels()),
+                    op.getLogits(), op.getTeacherLogits(), op.getTeacherIndex(),
+                    op.getLabels(), op.getTemperatureAttr(), op.getWeightAttr(),
+                    op.getIgnoreIndexAttr())
+                   .getResult();
+  replaceByLabelMean(op, b, rows, op.getLabels(), op.getIgnoreIndexAttr());
 }
 
 struct DecomposeGrads : mlir::edg::impl::DecomposeGradsBase<DecomposeGrads> {
@@ -235,7 +258,7 @@ struct DecomposeGrads : mlir::edg::impl::DecomposeGradsBase<DecomposeGrads> {
     SmallVector<Operation *> ops;
     getOperation().walk([&](Operation *op) {
       if (isa<SelfAttentionGradOp, CrossAttentionGradOp, MlpGradOp,
-              LmHeadGradOp, RmsNormGradOp, CrossEntropyOp>(op))
+              LmHeadGradOp, RmsNormGradOp, CrossEntropyOp, DistillKlOp>(op))
         ops.push_back(op);
     });
     for (Operation *op : ops)
@@ -245,7 +268,8 @@ struct DecomposeGrads : mlir::edg::impl::DecomposeGradsBase<DecomposeGrads> {
           .Case([](MlpGradOp o) { decompose(o); })
           .Case([](LmHeadGradOp o) { decompose(o); })
           .Case([](RmsNormGradOp o) { decompose(o); })
-          .Case([](CrossEntropyOp o) { decompose(o); });
+          .Case([](CrossEntropyOp o) { decompose(o); })
+          .Case([](DistillKlOp o) { decompose(o); });
   }
 };
 } // namespace

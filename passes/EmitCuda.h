@@ -106,9 +106,11 @@ void emitAttentionAppend(AttentionKernelOp kernel, llvm::raw_ostream &os);
 
 /// The optimizer kernels (EmitCudaOptimizer.cpp), not edg.kernel ops:
 /// `edg_opt_sumsq_<t>` and `edg_opt_adamw_<t>` for each float element type
-/// <t> (f32, bf16, f16) of the module's edg.weight ops and one
-/// `edg_opt_clip`, each with its edg-launch line (kinds optimizer_sumsq,
-/// optimizer_clip, optimizer_adamw). Emitted for modules with a @train_step.
+/// <t> (f32, bf16, f16) of the module's edg.weight ops,
+/// `edg_opt_adamw_master_<t>` for the 16-bit ones (AdamW on an fp32 master
+/// copy) and one `edg_opt_clip`, each with its edg-launch line (kinds
+/// optimizer_sumsq, optimizer_clip, optimizer_adamw, optimizer_adamw_master).
+/// Emitted for modules with a @train_step.
 void emitOptimizerKernels(ModuleOp module, llvm::raw_ostream &os);
 
 } // namespace mlir::edg::cuda

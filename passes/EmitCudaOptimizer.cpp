@@ -3,11 +3,12 @@
 //
 // The optimizer of a training step on the device (docs/codegen.md,
 // "Training kernels (CUDA)"; docs/training.md §1): global-norm gradient
-// clipping and AdamW. They are not edg.kernel ops: edg-emit-cuda prints them
-// once per module with a @train_step, for each float element type T of the
-// module's edg.weight ops (suffix f32 / bf16 / f16), and the runtime
-// launches them on every trainable weight. Fixed ABI (the runtime's side:
-// runtime/cuda/launch_info.cc):
+// clipping and AdamW, bf16 / f16 weights updated through fp32 master
+// copies. They are not edg.kernel ops: edg-emit-cuda prints them once per
+// module with a @train_step, for each float element type T of the module's
+// edg.weight ops (suffix f32 / bf16 / f16), and the runtime
+// (runtime/cuda/cuda_executor_optimizer.cc) launches them on every
+// trainable weight. Fixed ABI (grids: runtime/cuda/launch_info.cc):
 //
 //   edg_opt_sumsq_<t>(const T *g, double *partial, edg_i64 n)
 //       exactly 256 blocks of 256 threads; thread x of block b adds
@@ -25,7 +26,17 @@
 //       bc2_sqrt, eps} (adamw_step's fp32 scalars, computed by the host);
 //       the gradient is multiplied by coef[1] (edg_opt_clip's out, or
 //       {0, 1} without clipping); then adamw_step's fp32 expressions in its
-//       order; m, v fp32; p rounded once to T.
+//       order; m, v fp32; p rounded once to T. The runtime launches the f32
+//       one; bf16 / f16 weights take the master variant below (the in-place
+//       bf16 / f16 kernels are still emitted: edg-kernel-check runs the
+//       clip + AdamW chain on them).
+//   edg_opt_adamw_master_<t>(float *master, T *p, float *m, float *v,
+//                            const T *g, const float *coef,
+//                            const float *hyper, edg_i64 n)
+//       t = bf16 / f16 only, kind optimizer_adamw_master (the same grid):
+//       the same arithmetic on the fp32 master weight [n] (the CPU path's
+//       fp32 weights, docs/training.md §6), which keeps every update, and
+//       p = the master rounded once to T (RNE) for the next forward.
 //
 // IEEE sqrtf and division (NVRTC's defaults -prec-sqrt / -prec-div); the
 // squares of the norm are exact in double (a float squared has 48 bits).
@@ -109,14 +120,22 @@ void emitClip(llvm::raw_ostream &os) {
      << "}\n\n";
 }
 
-void emitAdamW(llvm::raw_ostream &os, StringRef t, StringRef storage) {
-  std::string name = ("edg_opt_adamw_" + t).str();
-  banner(os, name, "optimizer_adamw",
-         "//   p, m, v in place; g * coef[1]; hyper = {decay, w1, b2, w2, "
-         "step_size, bc2_sqrt, eps}\n",
+/// edg_opt_adamw_<t>, or with `master` edg_opt_adamw_master_<t>: AdamW on
+/// the fp32 master [n] instead of p [n], p its rounded copy.
+void emitAdamW(llvm::raw_ostream &os, StringRef t, StringRef storage,
+               bool master) {
+  std::string name = ((master ? "edg_opt_adamw_master_" : "edg_opt_adamw_") +
+                      t).str();
+  banner(os, name, master ? "optimizer_adamw_master" : "optimizer_adamw",
+         master ? "//   master, m, v in place, p = master rounded; g * coef[1]; "
+                  "hyper = {decay, w1,\n//   b2, w2, step_size, bc2_sqrt, "
+                  "eps}\n"
+                : "//   p, m, v in place; g * coef[1]; hyper = {decay, w1, b2, "
+                  "w2, step_size, bc2_sqrt, eps}\n",
          "ceil(n/256)", t);
   os << "extern \"C\" __global__ void __launch_bounds__(256) " << name << "("
-     << storage << " *p, float *m, float *v, const " << storage
+     << (master ? "float *master, " : "") << storage
+     << " *p, float *m, float *v, const " << storage
      << " *g, const float *coef, const float *hyper, edg_i64 n) {\n"
      << "  const float decay = hyper[0], w1 = hyper[1], b2 = hyper[2], "
         "w2 = hyper[3];\n"
@@ -128,14 +147,17 @@ void emitAdamW(llvm::raw_ostream &os, StringRef t, StringRef storage) {
         "i < n; i += stride) {\n"
      << "    // runtime/cpu/train_kernels.cc adamw_step, in its order\n"
      << "    const float gg = edg_ld(g[i]) * clip;\n"
-     << "    float w = edg_ld(p[i]) * decay;\n"
+     << (master ? "    float w = master[i] * decay;\n"
+                : "    float w = edg_ld(p[i]) * decay;\n")
      << "    const float mm = m[i] + w1 * (gg - m[i]);\n"
      << "    const float vv = v[i] * b2 + w2 * gg * gg;\n"
      << "    const float denom = sqrtf(vv) / bc2_sqrt + eps;\n"
      << "    w += -step_size * mm / denom;\n"
      << "    m[i] = mm;\n"
      << "    v[i] = vv;\n"
-     << "    edg_st(&p[i], w);\n"
+     << (master ? "    master[i] = w;\n"
+                  "    edg_st(&p[i], w); // the forward's copy, rounded once\n"
+                : "    edg_st(&p[i], w);\n")
      << "  }\n"
      << "}\n\n";
 }
@@ -160,5 +182,8 @@ void cuda::emitOptimizerKernels(ModuleOp module, llvm::raw_ostream &os) {
   emitClip(os);
   for (int i = 0; i < 3; ++i)
     if (has[i])
-      emitAdamW(os, kTypes[i][0], kTypes[i][1]);
+      emitAdamW(os, kTypes[i][0], kTypes[i][1], /*master=*/false);
+  for (int i = 1; i < 3; ++i) // bf16, f16: fp32 master weights
+    if (has[i])
+      emitAdamW(os, kTypes[i][0], kTypes[i][1], /*master=*/true);
 }

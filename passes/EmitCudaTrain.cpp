@@ -19,10 +19,15 @@
 //                       labels (0/0 = NaN when none counts, as torch)
 //   cross_entropy_grad  one block per row: the counted labels of every row,
 //                       the row's logsumexp, then (softmax - onehot) / N
+//   distill_kl_rows     one block per row: log-sum-exp of the student row
+//                       and of its teacher row (r / T) * Tt + index[r] at
+//                       temperature tau, then weight tau^2 KL in one pass
+//   distill_kl_grad     one block per row: weight tau / N (softmax(s/tau) -
+//                       softmax(t/tau)); both take sizes {rows, T, Tt}
 //
 // Labels and ids arrive in their IR element type (i32: `const int *`).
 // The CPU reference is runtime/cpu/kernels.cc (cross_entropy,
-// embed_backward, rms_norm_backward).
+// embed_backward, rms_norm_backward) and train_kernels.cc (distill_kl).
 //===----------------------------------------------------------------------===//
 #include "passes/EmitCuda.h"
 
@@ -48,14 +53,15 @@ __device__ __forceinline__ float edg_block_max(float v, float *scratch) {
   return edg_warp_max(v);
 }
 
-// log(sum_j exp(x[j])) of one row of n logits, reading the row once: each
-// thread keeps a running max and a sum of exp relative to it, then the block
-// combines them. Every thread of the block gets the result.
+// log(sum_j exp(x[j] / tau)) of one row of n logits, reading the row once:
+// each thread keeps a running max and a sum of exp relative to it, then the
+// block combines them. Every thread of the block gets the result.
 template <class T>
-__device__ float edg_row_logsumexp(const T *x, edg_i64 n, float *scratch) {
+__device__ float edg_row_logsumexp(const T *x, edg_i64 n, float *scratch,
+                                   float tau = 1.0f) {
   float m = EDG_NEG_INF, s = 0.0f;
   for (edg_i64 j = threadIdx.x; j < n; j += blockDim.x) {
-    const float v = edg_ld(x[j]);
+    const float v = edg_ld(x[j]) / tau;
     if (v > m) {
       s = s * expf(m - v) + 1.0f;
       m = v;
@@ -340,12 +346,107 @@ LogicalResult emitCrossEntropyGrad(KernelOp k, llvm::raw_ostream &os) {
   return success();
 }
 
+//===----------------------------------------------------------------------===//
+// distillation: per-row weighted KL(teacher || student), its gradient
+//===----------------------------------------------------------------------===//
+
+/// The shared start of both distillation kernels: constants, the row, its
+/// counted label, the student row `s` and its teacher row `t`, and both
+/// rows' log-sum-exp at temperature kTau. `ignored` and `badIndex` are the
+/// statements for an ignored row and a teacher index outside [0, Tt).
+template <class OpT>
+void distillPrologue(OpT op, int64_t v, llvm::raw_ostream &os,
+                     StringRef ignored, StringRef badIndex) {
+  os << vocabConstants(v, int64_t(op.getIgnoreIndex()))
+     << "  constexpr float kTau = "
+     << floatLiteral(op.getTemperature().convertToDouble())
+     << ", kWeight = " << floatLiteral(op.getWeight().convertToDouble())
+     << ";\n"
+     << "  __shared__ float scratch[32];\n"
+     << "  const edg_i64 r = blockIdx.x;\n  if (r >= rows)\n    return;\n"
+     << "  if ((edg_i64)in3[r] == kIgnore) {\n" << ignored << "    return;\n  }\n"
+     << "  const edg_i64 at = (edg_i64)in2[r]; // the teacher's row in its "
+        "sequence\n"
+     << "  if (at < 0 || at >= Tt) { // the CPU throws\n" << badIndex
+     << "    return;\n  }\n"
+     << "  const auto *s = in0 + r * kV;\n"
+     << "  const auto *t = in1 + ((r / T) * Tt + at) * kV;\n"
+     << "  const float lse_s = edg_row_logsumexp(s, kV, scratch, kTau);\n"
+     << "  const float lse_t = edg_row_logsumexp(t, kV, scratch, kTau);\n";
+}
+
+LogicalResult emitDistillKlRows(KernelOp k, llvm::raw_ostream &os) {
+  auto op = bodyOp<DistillKlRowsOp>(k);
+  if (!op)
+    return failure();
+  const int64_t v = k.getRowWidth();
+  if (v <= 0)
+    return k.emitError("a distill_kl_rows kernel needs row_width = V > 0");
+  cuda::kernelBanner(os, k, launch(kBlock, "rows"));
+  openKernel(k, os, kBlock, "rows, edg_i64 T, edg_i64 Tt",
+             {"student logits", "teacher logits", "teacher row per row",
+              "labels"},
+             {"weighted KL per row"});
+  os << "  // out0[r] = kWeight kTau^2 KL(softmax(t/kTau) || softmax(s/kTau)), "
+        "t the teacher's\n"
+     << "  // row (r / T) * Tt + in2[r]; 0 where the label is ignored.\n";
+  distillPrologue(op, v, os,
+                  "    if (threadIdx.x == 0)\n      edg_st(&out0[r], 0.0f);\n",
+                  "    if (threadIdx.x == 0)\n      edg_st(&out0[r], "
+                  "__int_as_float(0x7fc00000));\n");
+  os << "  float kl = 0.0f;\n"
+     << "  for (edg_i64 j = threadIdx.x; j < kV; j += blockDim.x) {\n"
+     << "    const float lt = edg_ld(t[j]) / kTau - lse_t, ls = edg_ld(s[j]) / "
+        "kTau - lse_s;\n"
+     << "    kl += expf(lt) * (lt - ls);\n  }\n"
+     << "  kl = edg_block_sum(kl, scratch);\n"
+     << "  if (threadIdx.x == 0)\n"
+     << "    edg_st(&out0[r], kWeight * kTau * kTau * kl);\n}\n\n";
+  return success();
+}
+
+LogicalResult emitDistillKlGrad(KernelOp k, llvm::raw_ostream &os) {
+  auto op = bodyOp<DistillKlGradOp>(k);
+  if (!op)
+    return failure();
+  const int64_t v = k.getRowWidth();
+  if (v <= 0)
+    return k.emitError("a distill_kl_grad kernel needs row_width = V > 0");
+  cuda::kernelBanner(os, k, launch(kBlock, "rows"));
+  openKernel(k, os, kBlock, "rows, edg_i64 T, edg_i64 Tt",
+             {"student logits", "teacher logits", "teacher row per row",
+              "labels"},
+             {"dlogits"});
+  os << "  // d distill_kl / d s = kWeight kTau / N (softmax(s/kTau) - "
+        "softmax(t/kTau)) on\n"
+     << "  // rows whose label counts, 0 on ignored rows; N counts the labels "
+        "of every row.\n"
+     << "  auto *g = out0 + (edg_i64)blockIdx.x * " << v << ";\n";
+  distillPrologue(
+      op, v, os,
+      "    for (edg_i64 j = threadIdx.x; j < kV; j += blockDim.x)\n"
+      "      edg_st(&g[j], 0.0f);\n",
+      "    for (edg_i64 j = threadIdx.x; j < kV; j += blockDim.x)\n"
+      "      edg_st(&g[j], __int_as_float(0x7fc00000));\n");
+  os << "  float counted = 0.0f;\n"
+     << "  for (edg_i64 i = threadIdx.x; i < rows; i += blockDim.x)\n"
+     << "    counted += (edg_i64)in3[i] != kIgnore ? 1.0f : 0.0f;\n"
+     << "  const float scale = kWeight * kTau / edg_block_sum(counted, "
+        "scratch);\n"
+     << "  for (edg_i64 j = threadIdx.x; j < kV; j += blockDim.x)\n"
+     << "    edg_st(&g[j], scale * (expf(edg_ld(s[j]) / kTau - lse_s) - "
+        "expf(edg_ld(t[j]) / kTau - lse_t)));\n"
+     << "}\n\n";
+  return success();
+}
+
 } // namespace
 
 bool cuda::isTrainKernelKind(StringRef kind) {
   return llvm::StringSwitch<bool>(kind)
       .Cases("rms_norm_grad", "column_sum", "embed_grad", true)
       .Cases("cross_entropy_rows", "label_mean", "cross_entropy_grad", true)
+      .Cases("distill_kl_rows", "distill_kl_grad", true)
       .Default(false);
 }
 
@@ -365,5 +466,9 @@ LogicalResult cuda::emitTrainKernel(KernelOp k, llvm::raw_ostream &os) {
     return emitLabelMean(k, os);
   if (kind == "cross_entropy_grad")
     return emitCrossEntropyGrad(k, os);
+  if (kind == "distill_kl_rows")
+    return emitDistillKlRows(k, os);
+  if (kind == "distill_kl_grad")
+    return emitDistillKlGrad(k, os);
   return k.emitError("not a training kernel kind: '") << kind << "'";
 }

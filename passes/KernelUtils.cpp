@@ -25,7 +25,8 @@ bool mlir::edg::isRowOp(Operation *op) { return isa<RmsNormOp>(op); }
 
 bool mlir::edg::isTrainKernelOp(Operation *op) {
   return isa<RmsNormGradRowsOp, ColumnSumOp, EmbedGradOp, CrossEntropyRowsOp,
-             LabelMeanOp, CrossEntropyGradOp>(op);
+             LabelMeanOp, CrossEntropyGradOp, DistillKlRowsOp, DistillKlGradOp>(
+      op);
 }
 
 static void collectNames(Location loc, SmallVectorImpl<std::string> &names) {
@@ -93,7 +94,7 @@ std::string mlir::edg::kernelKind(Block &body) {
     if (isa<RmsNormGradRowsOp>(op))
       return "rms_norm_grad";
     if (isa<ColumnSumOp, EmbedGradOp, CrossEntropyRowsOp, LabelMeanOp,
-            CrossEntropyGradOp>(op))
+            CrossEntropyGradOp, DistillKlRowsOp, DistillKlGradOp>(op))
       return op.getName().stripDialect().str();
     row |= isRowOp(&op);
   }
@@ -114,11 +115,13 @@ int64_t mlir::edg::kernelRowWidth(Block &body, StringRef kind,
   }
   // rope, embed, embed_grad: the result row [.., d]; rms_norm_grad: dx [.., d]
   // (in0 is x, out0 dx); column_sum: the input row, the result's only dim;
-  // the cross-entropy kernels: the logits row [.., V] (in0).
+  // the cross-entropy and distillation kernels: the logits row [.., V]
+  // (in0).
   if (kind == "rope" || kind == "embed" || kind == "embed_grad" ||
       kind == "rms_norm_grad" || kind == "column_sum")
     return lastDim(type.getResult(0));
-  if (kind == "cross_entropy_rows" || kind == "cross_entropy_grad")
+  if (kind == "cross_entropy_rows" || kind == "cross_entropy_grad" ||
+      kind == "distill_kl_rows" || kind == "distill_kl_grad")
     return lastDim(type.getInput(0));
   return 0; // elementwise, label_mean
 }
@@ -144,6 +147,15 @@ static std::string opKey(Operation &op) {
     return name + "[" + std::to_string(m.getIgnoreIndexAttr().getInt()) + "]";
   if (auto c = dyn_cast<CrossEntropyGradOp>(op))
     return name + "[" + std::to_string(c.getIgnoreIndexAttr().getInt()) + "]";
+  auto distill = [&](auto d) {
+    return name + "[" + formatNumber(d.getTemperature().convertToDouble()) +
+           "," + formatNumber(d.getWeight().convertToDouble()) + "," +
+           std::to_string(d.getIgnoreIndexAttr().getInt()) + "]";
+  };
+  if (auto d = dyn_cast<DistillKlRowsOp>(op))
+    return distill(d);
+  if (auto d = dyn_cast<DistillKlGradOp>(op))
+    return distill(d);
   if (auto r = dyn_cast<RopeOp>(op))
     return name + "[" + std::to_string(r.getHeadDim()) + "," +
            formatNumber(r.getTheta().convertToDouble()) + "]";

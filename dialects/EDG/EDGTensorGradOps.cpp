@@ -102,6 +102,25 @@ LogicalResult CrossEntropyRowsOp::verify() {
   return success();
 }
 
+LogicalResult DistillKlRowsOp::verify() {
+  ArrayRef<int64_t> logits = dims(getLogits()), teacher = dims(getTeacherLogits());
+  if (logits.size() != 3 || !sameShape(getLabels(), getResult()) ||
+      !sameShape(getTeacherIndex(), getResult()) ||
+      dims(getResult()).size() != 2 || !agree(dims(getResult())[0], logits[0]) ||
+      !agree(dims(getResult())[1], logits[1]))
+    return emitOpError("logits must be [B, T, V]; teacher_index, labels and "
+                       "the result [B, T]");
+  if (teacher.size() != 3 || !agree(teacher[0], logits[0]) ||
+      !agree(teacher[2], logits[2]))
+    return emitOpError("teacher_logits must be [B, Tt, V] with the student's "
+                       "batch and vocabulary");
+  if (!getElementTypeOrSelf(getResult().getType()).isF32())
+    return emitOpError("result must be f32");
+  if (!(getTemperature().convertToDouble() > 0.0))
+    return emitOpError("temperature must be > 0");
+  return success();
+}
+
 LogicalResult LabelMeanOp::verify() {
   if (!sameShape(getValues(), getLabels()))
     return emitOpError("values and labels must have one shape");

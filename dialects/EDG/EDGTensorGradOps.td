@@ -133,6 +133,29 @@ def EDG_CrossEntropyRowsOp : EDG_Op<"cross_entropy_rows", [Pure]> {
   let hasVerifier = 1;
 }
 
+def EDG_DistillKlRowsOp : EDG_Op<"distill_kl_rows", [Pure]> {
+  let summary = "per-row distillation loss weight * tau^2 * KL(teacher || student)";
+  let description = [{
+    Operands and attributes as `edg.distill_kl`: logits [B, T, V],
+    teacher_logits [B, Tt, V], teacher_index [B, T], labels [B, T] ->
+    [B, T] fp32: `weight * tau^2 * KL(softmax(t/tau) || softmax(s/tau))` of
+    each row against its teacher row, 0 where the label is `ignore_index`.
+    `edg.label_mean` of it is `edg.distill_kl`.
+  }];
+  let arguments = (ins AnyRankedTensor:$logits, AnyRankedTensor:$teacher_logits,
+                       TensorOf<[AnySignlessInteger]>:$teacher_index,
+                       TensorOf<[AnySignlessInteger]>:$labels,
+                       DefaultValuedAttr<F64Attr, "1.0">:$temperature,
+                       DefaultValuedAttr<F64Attr, "1.0">:$weight,
+                       DefaultValuedAttr<I64Attr, "-100">:$ignore_index);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    $logits `,` $teacher_logits `,` $teacher_index `,` $labels attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
 def EDG_LabelMeanOp : EDG_Op<"label_mean", [Pure]> {
   let summary = "sum of per-row values over the rows whose label counts";
   let description = [{

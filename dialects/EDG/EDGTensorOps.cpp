@@ -50,12 +50,13 @@ LogicalResult sameElementType(Operation *op, Value a, StringRef name, Value b) {
 
 /// Ops a fusion or kernel body may hold, i.e. what the emitters generate:
 /// the forward's, the two elementwise derivatives, and the training ops
-/// that are a kernel each (rms_norm_grad_rows ... cross_entropy_grad).
+/// that are a kernel each (rms_norm_grad_rows ... distill_kl_grad).
 bool isKernelBodyOp(Operation *op) {
   return isa<GeluTanhOp, MulOp, AddOp, SoftcapOp, CastOp, RmsNormOp, RopeOp,
              EmbedOp, YieldOp, GeluTanhGradOp, SoftcapGradOp,
              RmsNormGradRowsOp, ColumnSumOp, EmbedGradOp, CrossEntropyRowsOp,
-             LabelMeanOp, CrossEntropyGradOp>(op);
+             LabelMeanOp, CrossEntropyGradOp, DistillKlRowsOp, DistillKlGradOp>(
+      op);
 }
 
 /// Block arguments must mirror `types`; the terminator must yield `results`.
@@ -194,15 +195,18 @@ LogicalResult KernelOp::verify() {
   if (!llvm::is_contained({"elementwise", "row", "rope", "embed",
                            "rms_norm_grad", "column_sum", "embed_grad",
                            "cross_entropy_rows", "label_mean",
-                           "cross_entropy_grad"},
+                           "cross_entropy_grad", "distill_kl_rows",
+                           "distill_kl_grad"},
                           kind))
     return emitOpError() << "unknown kernel kind '" << kind
                          << "' (elementwise, row, rope, embed, rms_norm_grad, "
                             "column_sum, embed_grad, cross_entropy_rows, "
-                            "label_mean, cross_entropy_grad)";
+                            "label_mean, cross_entropy_grad, distill_kl_rows, "
+                            "distill_kl_grad)";
   // Kinds whose generated code walks rows of a static width (docs/codegen.md).
   if (llvm::is_contained({"row", "rms_norm_grad", "column_sum", "embed_grad",
-                          "cross_entropy_rows", "cross_entropy_grad"},
+                          "cross_entropy_rows", "cross_entropy_grad",
+                          "distill_kl_rows", "distill_kl_grad"},
                          kind) &&
       getRowWidth() <= 0)
     return emitOpError() << "a " << kind

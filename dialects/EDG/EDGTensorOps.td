@@ -177,8 +177,9 @@ def EDG_KernelOp : EDG_Op<"kernel", [Symbol, IsolatedFromAbove,
     `elementwise` (one loop over n elements), `row` (one row of static width
     `row_width` at a time: contains `edg.rms_norm`), `rope`, `embed`, and
     the single-op training kinds `rms_norm_grad`, `column_sum`, `embed_grad`,
-    `cross_entropy_rows`, `label_mean`, `cross_entropy_grad` (row_width: the
-    row they walk, d or V; 0 for label_mean).
+    `cross_entropy_rows`, `label_mean`, `cross_entropy_grad`,
+    `distill_kl_rows`, `distill_kl_grad` (row_width: the row they walk, d
+    or V; 0 for label_mean).
     `signature` is the canonical dataflow string the runtime looks kernels up
     by (`t0=gelu_tanh(i0);t1=mul(t0,i1)->t1`); `origin` names the model op it
     came from (its location) and `uses` counts the launches that share it.

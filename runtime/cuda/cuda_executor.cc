@@ -113,6 +113,9 @@ void CudaExecutor::sync_weights() {
       p = allocate(bytes.size());
     device_.copy_to_device(p, bytes.data(), bytes.size());
     weight_versions_[w] = version;
+    // The optimizer's fp32 master of a changed weight reloads from the host.
+    if (auto mo = moments_.find(int32_t(w)); mo != moments_.end())
+      mo->second.master_loaded = false;
   }
 }
 

@@ -99,8 +99,9 @@ public:
   /// Training's optimizer on the device (cuda_executor_optimizer.cc): the
   /// clipping and AdamW updates of `plan` applied to the gradients that the
   /// last run of `grad_fn` left on the device (its results 1.. are the
-  /// gradients of `weights`), updating the device weights in place and
-  /// device moments (started from `state`'s). Returns the norm before
+  /// gradients of `weights`), updating the device weights in place (bf16 /
+  /// f16 ones through fp32 master copies started from the host's weights)
+  /// and device moments (started from `state`'s). Returns the norm before
   /// clipping (0 when the plan has no clipping). The host's weights and
   /// moments are then stale until download_training_state.
   float optimizer_step(const std::string &grad_fn,
@@ -108,10 +109,12 @@ public:
                        const cpu::OptimizerPlan &plan, TrainState &state);
   /// Whether the device holds weights newer than the host's.
   bool device_ahead() const { return !ahead_.empty(); }
-  /// Copies those weights into `weights` and their moments into `state`.
+  /// Copies those weights (the fp32 masters of bf16 / f16 ones) into
+  /// `weights` and their moments into `state`.
   void download_training_state(WeightStore &weights, TrainState &state);
-  /// Forgets the device moments (new weights or a checkpoint were bound):
-  /// the next optimizer step starts from the training state's.
+  /// Forgets the device moments and masters (new weights or a checkpoint
+  /// were bound): the next optimizer step starts from the training state's
+  /// moments and the host's weights.
   void reset_optimizer();
 
   /// Whether cached one-token runs replay CUDA graphs (default: on unless
@@ -130,10 +133,13 @@ private:
     size_t bytes = 0;
   };
   /// AdamW moments [n] fp32 of one weight; `loaded` once they hold the
-  /// training state's values.
+  /// training state's values. A bf16 / f16 weight also has its fp32 master
+  /// [n], which AdamW updates (the device weight is its rounded copy);
+  /// `master_loaded` once it holds the host's fp32 weight (cleared by
+  /// reset_optimizer, and by sync_weights when the host's weight changed).
   struct Moments {
-    DevicePtr m = 0, v = 0;
-    bool loaded = false;
+    DevicePtr m = 0, v = 0, master = 0;
+    bool loaded = false, master_loaded = false;
   };
   std::vector<Tensor> run_steps(const std::string &name,
                                 const std::vector<const Tensor *> &args,
@@ -183,6 +189,8 @@ private:
                         const std::vector<int64_t> &sizes, CudaKvCache &cache,
                         int64_t &appended, int64_t &decoded);
   void sync_weights();
+  /// Fills `mo.master` [n] from the host's fp32 weight `w` unless loaded.
+  void load_master(int32_t w, Moments &mo, int64_t n);
   DevicePtr allocate(size_t bytes) { return memory_.allocate(bytes); }
 
   const ModelFile &file_;

@@ -12,16 +12,26 @@
 //   edg_opt_clip        one block: norm = sqrt(sum of the partials), in
 //                       order; coefficient min(1, max / (norm + 1e-6))
 //                       -> clip {norm, coef}
-//   edg_opt_adamw_<t>   per weight: torch's AdamW (single-tensor path) on
-//                       the device weight, with the gradient times coef and
-//                       fp32 moments; per-step scalars from `hyper`
+//   edg_opt_adamw_f32   per f32 weight [n]: torch's AdamW (single-tensor
+//                       path) on the device weight, with the gradient times
+//                       coef and fp32 moments [n]; per-step scalars from
+//                       `hyper`
+//   edg_opt_adamw_master_<t>  per bf16 / f16 weight [n]: the same on its
+//                       fp32 master copy [n] (loaded from the host's fp32
+//                       weight), then the device weight = the master rounded
+//                       once to t
 //
 // so no gradient leaves the device and no weight is uploaded between steps.
+// The masters make a bf16 / f16 model train as the CPU path does (it
+// updates the host's fp32 weights): an update smaller than half an ulp of
+// the weight's storage type accumulates in the master instead of being lost.
 // The per-weight scalars (scheduled learning rate, bias corrections, ...)
 // are computed on the host exactly as cpu::adamw_step computes them and
 // uploaded as one small table per step. The device weights are then the
-// newest; download_training_state brings them (and the moments) back to the
-// host when the API needs them there (Model::Impl::sync_host).
+// newest; download_training_state brings them (the fp32 masters where there
+// are some, and the moments) back to the host when the API needs them there
+// (Model::Impl::sync_host). A master is reloaded from the host after
+// reset_optimizer and when sync_weights uploads a changed host weight.
 //===----------------------------------------------------------------------===//
 #include "runtime/core/status.h"
 #include "runtime/core/train_state.h"
@@ -125,6 +135,8 @@ float CudaExecutor::optimizer_step(const std::string &grad_fn,
     const int64_t n = int64_t(g.bytes / device_dtype_size(g.dtype));
     check(weight_ptrs_.count(w) != 0, plan.updates[k].where,
           ": the weight is not on the device");
+    check(g.dtype == file_.model().weights()->Get(uint32_t(w))->dtype(),
+          plan.updates[k].where, ": the gradient's type is not the weight's");
     Moments &mo = moments_[w];
     if (!mo.m) {
       mo.m = allocate(size_t(n) * sizeof(float));
@@ -138,14 +150,35 @@ float CudaExecutor::optimizer_step(const std::string &grad_fn,
       device_.copy_to_device(mo.v, v.data<float>(), v.nbytes());
       mo.loaded = true;
     }
-    launch(kernel("edg_opt_adamw_" + suffix(g.dtype)),
-           {weight_ptrs_.at(w), mo.m, mo.v, g.ptr, clip_,
-            hyper_ + DevicePtr((1 + kHyper * k) * sizeof(float))},
-           {n});
+    const DevicePtr scalars =
+        hyper_ + DevicePtr((1 + kHyper * k) * sizeof(float));
+    if (g.dtype == fb::DType::f32) {
+      launch(kernel("edg_opt_adamw_f32"),
+             {weight_ptrs_.at(w), mo.m, mo.v, g.ptr, clip_, scalars}, {n});
+    } else {
+      load_master(w, mo, n);
+      launch(kernel("edg_opt_adamw_master_" + suffix(g.dtype)),
+             {mo.master, weight_ptrs_.at(w), mo.m, mo.v, g.ptr, clip_, scalars},
+             {n});
+    }
     ahead_.insert(w);
   }
   device_.synchronize();
   return norm;
+}
+
+void CudaExecutor::load_master(int32_t w, Moments &mo, int64_t n) {
+  if (!mo.master)
+    mo.master = allocate(size_t(n) * sizeof(float));
+  if (mo.master_loaded)
+    return;
+  // The host's fp32 weight: the newest whenever the master is not loaded
+  // (new, reset_optimizer, or sync_weights uploaded a changed weight).
+  const Tensor &host = weights_.get(w);
+  check(host.numel() == n, "optimizer: weight ", w, " has ", host.numel(),
+        " elements for a gradient of ", n);
+  device_.copy_to_device(mo.master, host.data<float>(), host.nbytes());
+  mo.master_loaded = true;
 }
 
 void CudaExecutor::download_training_state(WeightStore &weights,
@@ -153,13 +186,21 @@ void CudaExecutor::download_training_state(WeightStore &weights,
   const fb::Model &model = file_.model();
   for (int32_t w : ahead_) {
     const fb::DType dtype = model.weights()->Get(uint32_t(w))->dtype();
-    Tensor &host = weights.get(w);
-    std::vector<uint8_t> bytes(size_t(host.numel()) * device_dtype_size(dtype));
-    device_.copy_to_host(bytes.data(), weight_ptrs_.at(w), bytes.size());
-    Tensor t = host_tensor(bytes, dtype, host.shape());
-    std::copy(t.data<float>(), t.data<float>() + t.numel(), host.data<float>());
-    weight_versions_[w] = weights.version(w); // the device has these already
     const Moments &mo = moments_.at(w);
+    Tensor &host = weights.get(w);
+    if (mo.master_loaded) { // bf16 / f16: the fp32 master, nothing rounded
+      device_.copy_to_host(host.data<float>(), mo.master, host.nbytes());
+    } else {
+      std::vector<uint8_t> bytes(size_t(host.numel()) *
+                                 device_dtype_size(dtype));
+      device_.copy_to_host(bytes.data(), weight_ptrs_.at(w), bytes.size());
+      Tensor t = host_tensor(bytes, dtype, host.shape());
+      std::copy(t.data<float>(), t.data<float>() + t.numel(),
+                host.data<float>());
+    }
+    // The device has these already: its weight is the master rounded, as
+    // sync_weights would upload it, and the master stays current.
+    weight_versions_[w] = weights.version(w);
     device_.copy_to_host(state.exp_avg(w).data<float>(), mo.m,
                          state.exp_avg(w).nbytes());
     device_.copy_to_host(state.exp_avg_sq(w).data<float>(), mo.v,
@@ -170,7 +211,7 @@ void CudaExecutor::download_training_state(WeightStore &weights,
 
 void CudaExecutor::reset_optimizer() {
   for (auto &[w, mo] : moments_)
-    mo.loaded = false;
+    mo.loaded = mo.master_loaded = false;
   ahead_.clear();
 }
 

@@ -127,8 +127,10 @@ void validate_device_function(const fb::Model &model,
           check(d >= 0 && uint32_t(d) < ndims, at, ": a size names dim ", d);
     switch (s->kind()) {
     case fb::DeviceStepKind::launch:
-      check(s->kernel() && nin >= 1 && nout >= 1 && nsizes == 1, at,
-            ": a launch needs a kernel, inputs, outputs and one size");
+      // One size; the distillation kernels add T and the teacher's Tt.
+      check(s->kernel() && nin >= 1 && nout >= 1 && (nsizes == 1 || nsizes == 3),
+            at, ": a launch needs a kernel, inputs, outputs and one size (or "
+                "rows, T, Tt)");
       break;
     case fb::DeviceStepKind::attention:
       check(s->kernel() && nin == 5 && nout == 1 && nsizes == 3, at,

@@ -12,7 +12,8 @@
 // grid-stride loop over rows * d for embed_grad, one block for label_mean.
 // Optimizer kernels (passes/EmitCudaOptimizer.cpp): exactly 256 blocks for
 // the sums of squares (the fixed split that keeps the norm deterministic),
-// one block for the clip coefficient, a grid-stride loop over n for AdamW.
+// one block for the clip coefficient, a grid-stride loop over n for AdamW
+// (and its variant with an fp32 master weight).
 //===----------------------------------------------------------------------===//
 #include "runtime/cuda/launch_info.h"
 
@@ -90,8 +91,9 @@ GridShape launch_grid(const LaunchInfo &k, const std::vector<int64_t> &sizes) {
       g.y = heads("H");
     }
   } else if (k.kind == "row" || k.kind == "rms_norm_grad" ||
-             k.kind == "cross_entropy_rows" || k.kind == "cross_entropy_grad") {
-    g.x = unsigned(n); // sizes {rows}
+             k.kind == "cross_entropy_rows" || k.kind == "cross_entropy_grad" ||
+             k.kind == "distill_kl_rows" || k.kind == "distill_kl_grad") {
+    g.x = unsigned(n); // sizes {rows} (distillation: {rows, T, Tt})
   } else if (k.kind == "column_sum") {
     g.x = unsigned(ceil_div(k.width, 256)); // one thread per column
   } else if (k.kind == "label_mean") {
@@ -103,7 +105,8 @@ GridShape launch_grid(const LaunchInfo &k, const std::vector<int64_t> &sizes) {
     g.x = unsigned(std::clamp<int64_t>(ceil_div(n, 256), 1, 256));
   } else if (k.kind == "optimizer_clip") {
     g.x = 1;
-  } else if (k.kind == "optimizer_adamw") {
+  } else if (k.kind == "optimizer_adamw" ||
+             k.kind == "optimizer_adamw_master") {
     // sizes {n}; the kernel grid-strides, so the cap loses nothing.
     g.x = n <= 0 ? 0u : unsigned(std::min<int64_t>(ceil_div(n, 256), 65535));
   } else {

@@ -234,8 +234,11 @@ double scaled_error(const std::vector<float> &got,
 /// The optimizer kernels (passes/EmitCudaOptimizer.cpp), chained as the
 /// runtime runs them, per weight type: edg_opt_sumsq_<t> (n not a multiple
 /// of the 256 x 256 stride), edg_opt_clip on its 256 partial sums,
-/// edg_opt_adamw_<t> with the clip's {norm, coefficient} as `coef`; max_norm
-/// binding, not binding and 0. Against train_oracle.h make_optimizer_case.
+/// edg_opt_adamw_<t> with the clip's {norm, coefficient} as `coef`, and for
+/// 16-bit types edg_opt_adamw_master_<t> on an fp32 master of the same
+/// weights (master within 1e-6 of the CPU's unrounded step, p its rounding);
+/// max_norm binding, not binding and 0. Against train_oracle.h
+/// make_optimizer_case.
 void check_optimizer(const std::vector<cuda::LaunchInfo> &infos,
                      Target &target) {
   const cuda::LaunchInfo *clip = nullptr;
@@ -247,10 +250,13 @@ void check_optimizer(const std::vector<cuda::LaunchInfo> &infos,
     if (sumsq.kind != "optimizer_sumsq")
       continue;
     const std::string dtype = sumsq.dtype;
-    const cuda::LaunchInfo *adamw = nullptr;
-    for (const cuda::LaunchInfo &k : infos)
+    const cuda::LaunchInfo *adamw = nullptr, *master = nullptr;
+    for (const cuda::LaunchInfo &k : infos) {
       if (k.kind == "optimizer_adamw" && k.dtype == dtype)
         adamw = &k;
+      if (k.kind == "optimizer_adamw_master" && k.dtype == dtype)
+        master = &k;
+    }
     check(clip != nullptr && adamw != nullptr, sumsq.name,
           ": no edg_opt_clip or edg_opt_adamw_", dtype, " next to it");
     const size_t eb = dtype == "f32" ? 4 : 2;
@@ -306,6 +312,21 @@ void check_optimizer(const std::vector<cuda::LaunchInfo> &infos,
                       scaled_error(from_storage(target.download(v, size_t(n) * 4), "f32"),
                                    c.v_out)),
              1e-6);
+      if (master) { // fresh moments; the weights as an fp32 master
+        void *w32 = upload_f32(c.p), *p16 = upload_t(c.p), *m2 = upload_f32(c.m),
+             *v2 = upload_f32(c.v);
+        target.launch(*master, {w32, p16, m2, v2, g, out, hyper}, {n});
+        report(master->name, master->kind + "/" + dtype + " master" + note,
+               scaled_error(from_storage(target.download(w32, size_t(n) * 4), "f32"),
+                            c.master_out),
+               1e-6);
+        report(master->name, master->kind + "/" + dtype + " p" + note,
+               scaled_error(from_storage(target.download(p16, size_t(n) * eb), dtype),
+                            c.p_out),
+               ptol);
+        for (void *ptr : {w32, p16, m2, v2})
+          target.release(ptr);
+      }
       for (void *ptr : {g, p, m, v, hyper, clip_hyper, partial, out})
         target.release(ptr);
     }

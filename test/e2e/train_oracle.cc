@@ -245,12 +245,62 @@ TrainCase cross_entropy_grad_case(int64_t v, const KernelDecl &decl,
   return t;
 }
 
+/// The distillation kernels: B = 2 sequences of T = 5 student rows, the
+/// teacher's 8 rows each; teacher_index points past the prefix (3 + t, row
+/// 1 of sequence 1 at the teacher's last row), 2 of 10 labels ignored.
+/// `grad`: the gradient kernel, else the per-row losses.
+TrainCase distill_case(bool grad, int64_t v, const KernelDecl &decl,
+                       const Round &round, std::mt19937 &rng) {
+  const std::string kind = grad ? "distill_kl_grad" : "distill_kl_rows";
+  expect_params(decl, 5, kind);
+  expect_int(decl, 2, kind);
+  expect_int(decl, 3, kind);
+  const int64_t B = 2, T = 5, Tt = 8, rows = B * T;
+  const int32_t ignore = int32_t(constant(decl, "kIgnore"));
+  const float tau = float(constant(decl, "kTau")),
+              weight = float(constant(decl, "kWeight"));
+  std::vector<int32_t> index;
+  for (int64_t r = 0; r < rows; ++r)
+    index.push_back(r == 6 ? int32_t(Tt - 1) : int32_t(3 + r % T));
+  TrainCase t;
+  KernelCase &c = t.c;
+  c.inputs = {floats({B, T, v}, rng, -4, 4, decl.params[0], round),
+              floats({B, Tt, v}, rng, -4, 4, decl.params[1], round),
+              ints({B, T}, index), ints({B, T}, labels(rows, v, ignore))};
+  if (grad) {
+    std::vector<float> dstudent(static_cast<size_t>(rows * v));
+    cpu::distill_kl(c.inputs[0].f.data(), c.inputs[1].f.data(),
+                    c.inputs[2].i.data(), c.inputs[3].i.data(), B, T, Tt, v,
+                    tau, weight, ignore, dstudent.data());
+    c.output_shapes = {{B, T, v}};
+    c.expected = {dstudent};
+  } else {
+    // Row r's value: the CPU loss with only row r's label counted.
+    std::vector<float> per_row(static_cast<size_t>(rows), 0.0f);
+    for (int64_t r = 0; r < rows; ++r) {
+      if (c.inputs[3].i[size_t(r)] == ignore)
+        continue;
+      std::vector<int32_t> one(static_cast<size_t>(rows), ignore);
+      one[size_t(r)] = c.inputs[3].i[size_t(r)];
+      per_row[size_t(r)] = cpu::distill_kl(
+          c.inputs[0].f.data(), c.inputs[1].f.data(), c.inputs[2].i.data(),
+          one.data(), B, T, Tt, v, tau, weight, ignore, nullptr);
+    }
+    c.output_shapes = {{B, T}};
+    c.expected = {per_row};
+  }
+  c.sizes = {rows, T, Tt};
+  t.note = "B 2, T 5, teacher 8, 2 of 10 ignored";
+  return t;
+}
+
 } // namespace
 
 bool is_train_kind(const std::string &kind) {
   return kind == "rms_norm_grad" || kind == "column_sum" ||
          kind == "embed_grad" || kind == "cross_entropy_rows" ||
-         kind == "label_mean" || kind == "cross_entropy_grad";
+         kind == "label_mean" || kind == "cross_entropy_grad" ||
+         kind == "distill_kl_rows" || kind == "distill_kl_grad";
 }
 
 KernelDecl find_kernel_decl(const std::string &source,
@@ -290,7 +340,7 @@ KernelDecl find_kernel_decl(const std::string &source,
 
 bool is_optimizer_kind(const std::string &kind) {
   return kind == "optimizer_sumsq" || kind == "optimizer_clip" ||
-         kind == "optimizer_adamw";
+         kind == "optimizer_adamw" || kind == "optimizer_adamw_master";
 }
 
 std::vector<float> adamw_hyper(double lr, double beta1, double beta2,
@@ -344,6 +394,7 @@ OptimizerCase make_optimizer_case(int64_t n, int which,
   c.v_out = c.v;
   cpu::adamw_step(c.p_out.data(), g.data(), c.m_out.data(), c.v_out.data(), n,
                   params);
+  c.master_out = c.p_out;
   for (float &x : c.p_out)
     x = round(x);
   return c;
@@ -365,6 +416,8 @@ TrainCase make_train_case(const std::string &kind, int64_t width,
     return label_mean_case(decl, round, rng);
   if (kind == "cross_entropy_grad")
     return cross_entropy_grad_case(width, decl, round, rng);
+  if (kind == "distill_kl_rows" || kind == "distill_kl_grad")
+    return distill_case(kind == "distill_kl_grad", width, decl, round, rng);
   fail("no training oracle for kernel kind '", kind, "'");
 }
 

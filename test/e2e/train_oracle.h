@@ -81,6 +81,9 @@ struct OptimizerCase {
   double sumsq = 0;              // sum of g^2 in double
   float norm = 0, coef = 1;      // clip_grad_norm's norm and coefficient
   std::vector<float> p_out, m_out, v_out;
+  /// p after the step before rounding to the storage type: what an fp32
+  /// master copy holds (edg_opt_adamw_master_<t>).
+  std::vector<float> master_out;
 };
 
 /// Case `which`: 0 max_norm binding (a quarter of the norm), 1 not binding

@@ -178,12 +178,13 @@ func.func @lm_head_grad(%x: tensor<?x?x8xf32>, %dy: tensor<?x?x32xf32>)
 // -----
 
 // rms_norm_grad: per-row dx and fp32 partials, then their column sum (bf16
-// dweight); the loss: per-row cross-entropy, then the mean over counted
-// labels. embed_grad, cross_entropy_grad and distillation ops stay.
+// dweight); the losses: per-row cross-entropy or weighted KL, then the mean
+// over counted labels. embed_grad, cross_entropy_grad and distill_kl_grad
+// stay (one kernel each).
 // CHECK-LABEL: func.func @rows_and_losses
 // CHECK-SAME: (%[[X:[a-z0-9]+]]: tensor<?x?x8xbf16>{{.*}}, %[[W:[a-z0-9]+]]: tensor<8xbf16>{{.*}}, %[[DY:[a-z0-9]+]]: tensor<?x?x8xbf16>{{.*}}, %[[L:[a-z0-9]+]]: tensor<?x?x32xf32>{{.*}}, %[[LAB:[a-z0-9]+]]: tensor<?x?xi32>
 func.func @rows_and_losses(%x: tensor<?x?x8xbf16>, %w: tensor<8xbf16>, %dy: tensor<?x?x8xbf16>, %l: tensor<?x?x32xf32>, %labels: tensor<?x?xi32>)
-    -> (tensor<?x?x8xbf16>, tensor<8xbf16>, tensor<f32>, tensor<?x?x32xf32>, tensor<32x8xbf16>, tensor<f32>) {
+    -> (tensor<?x?x8xbf16>, tensor<8xbf16>, tensor<f32>, tensor<?x?x32xf32>, tensor<32x8xbf16>, tensor<f32>, tensor<?x?x32xf32>) {
   // CHECK: %[[DX:[^,]+]], %[[P:[^ ]+]] = edg.rms_norm_grad_rows %[[X]], %[[W]] grad %[[DY]] {eps = 9.9999999999999995E-7 : f64} : (tensor<?x?x8xbf16>, tensor<8xbf16>, tensor<?x?x8xbf16>) -> (tensor<?x?x8xbf16>, tensor<?x?x8xf32>)
   // CHECK: %[[DW:.*]] = edg.column_sum %[[P]] : (tensor<?x?x8xf32>) -> tensor<8xbf16>
   %dx, %dw = edg.rms_norm_grad %x, %w grad %dy {eps = 1.0e-6 : f64} : (tensor<?x?x8xbf16>, tensor<8xbf16>, tensor<?x?x8xbf16>) -> (tensor<?x?x8xbf16>, tensor<8xbf16>)
@@ -195,8 +196,12 @@ func.func @rows_and_losses(%x: tensor<?x?x8xbf16>, %w: tensor<8xbf16>, %dy: tens
   %dl = edg.cross_entropy_grad %l, %labels : (tensor<?x?x32xf32>, tensor<?x?xi32>) -> tensor<?x?x32xf32>
   // CHECK: %[[DT:.*]] = edg.embed_grad %[[LAB]], %[[DY]]
   %dt = edg.embed_grad %labels, %dy {scale = 2.0 : f64} : (tensor<?x?xi32>, tensor<?x?x8xbf16>) -> tensor<32x8xbf16>
-  // CHECK: %[[KD:.*]] = edg.distill_kl %[[L]], %[[L]], %[[LAB]], %[[LAB]]
-  %kd = edg.distill_kl %l, %l, %labels, %labels : (tensor<?x?x32xf32>, tensor<?x?x32xf32>, tensor<?x?xi32>, tensor<?x?xi32>) -> tensor<f32>
-  // CHECK: return %[[DX]], %[[DW]], %[[LOSS]], %[[DL]], %[[DT]], %[[KD]]
-  return %dx, %dw, %loss, %dl, %dt, %kd : tensor<?x?x8xbf16>, tensor<8xbf16>, tensor<f32>, tensor<?x?x32xf32>, tensor<32x8xbf16>, tensor<f32>
+  // CHECK: %[[KROWS:.*]] = edg.distill_kl_rows %[[L]], %[[L]], %[[LAB]], %[[LAB]] {ignore_index = 7 : i64, temperature = 2.000000e+00 : f64, weight = 5.000000e-01 : f64} : (tensor<?x?x32xf32>, tensor<?x?x32xf32>, tensor<?x?xi32>, tensor<?x?xi32>) -> tensor<?x?xf32>
+  // CHECK: %[[KD:.*]] = edg.label_mean %[[KROWS]], %[[LAB]] {ignore_index = 7 : i64}
+  // CHECK-NOT: edg.distill_kl %
+  %kd = edg.distill_kl %l, %l, %labels, %labels {ignore_index = 7 : i64, temperature = 2.0 : f64, weight = 0.5 : f64} : (tensor<?x?x32xf32>, tensor<?x?x32xf32>, tensor<?x?xi32>, tensor<?x?xi32>) -> tensor<f32>
+  // CHECK: %[[DKD:.*]] = edg.distill_kl_grad %[[L]], %[[L]], %[[LAB]], %[[LAB]]
+  %dkd = edg.distill_kl_grad %l, %l, %labels, %labels : (tensor<?x?x32xf32>, tensor<?x?x32xf32>, tensor<?x?xi32>, tensor<?x?xi32>) -> tensor<?x?x32xf32>
+  // CHECK: return %[[DX]], %[[DW]], %[[LOSS]], %[[DL]], %[[DT]], %[[KD]], %[[DKD]]
+  return %dx, %dw, %loss, %dl, %dt, %kd, %dkd : tensor<?x?x8xbf16>, tensor<8xbf16>, tensor<f32>, tensor<?x?x32xf32>, tensor<32x8xbf16>, tensor<f32>, tensor<?x?x32xf32>
 }

@@ -199,12 +199,16 @@ void FunctionExporter::unifyKernel(KernelOp kernel, LaunchOp launch) {
   // The reference is the first result, except for kernels whose result is
   // not row-shaped: column_sum [d], label_mean (a scalar) and embed_grad
   // [V, d] tie their operands to the first operand instead.
+  // The distillation kernels' teacher logits [B, Tt, V] share only the
+  // batch with the student's rows (Tt is the teacher's own length).
   StringRef kind = kernel.getKind();
   bool byInput = kind == "column_sum" || kind == "label_mean" ||
                  kind == "embed_grad";
+  bool distill = kind == "distill_kl_rows" || kind == "distill_kl_grad";
   Value ref = byInput ? launch.getOperand(0) : launch.getResult(0);
   auto tie = [&](Value v) {
-    for (unsigned i = 0; i < std::min(rankOf(v), rankOf(ref)); ++i)
+    unsigned n = distill && v == launch.getOperand(1) ? 1 : rankOf(v);
+    for (unsigned i = 0; i < std::min(n, rankOf(ref)); ++i)
       classes.unite(v, i, ref, i);
   };
   llvm::for_each(launch.getOperands(), tie);
@@ -418,7 +422,9 @@ bool FunctionExporter::exportKernel(KernelOp kernel, LaunchOp launch,
   // sizes[0] per kind (docs/codegen.md): elementwise n = numel(out0); the
   // row kinds rows = numel(out0) / row; column_sum rows = numel(in0) / d;
   // embed_grad rows = numel(ids); cross_entropy_rows rows = numel(out0);
-  // label_mean n = numel(in0).
+  // label_mean n = numel(in0); distill_kl_rows / distill_kl_grad rows =
+  // B*T, then T and the teacher's Tt (row r's teacher row is
+  // (r / T) * Tt + teacher_index[r]).
   StringRef kind = kernel.getKind();
   Value in0 = launch.getNumOperands() ? launch.getOperand(0) : Value();
   Value out0 = launch.getResult(0);
@@ -429,7 +435,11 @@ bool FunctionExporter::exportKernel(KernelOp kernel, LaunchOp launch,
     step.sizes.push_back(size(leading(in0, rIn - 1)));
   else if (kind == "embed_grad" || kind == "label_mean")
     step.sizes.push_back(size(leading(in0, rIn)));
-  else // row, rope, embed, rms_norm_grad, cross_entropy_grad
+  else if (kind == "distill_kl_rows" || kind == "distill_kl_grad") {
+    step.sizes.push_back(size(leading(in0, rIn - 1)));
+    step.sizes.push_back(size({{in0, 1}}));
+    step.sizes.push_back(size({{launch.getOperand(1), 1}}));
+  } else // row, rope, embed, rms_norm_grad, cross_entropy_grad
     step.sizes.push_back(size(leading(out0, rOut - 1)));
   // embed_grad scatter-adds into its table: the executor zeroes it first.
   step.zero_outputs = kind == "embed_grad";

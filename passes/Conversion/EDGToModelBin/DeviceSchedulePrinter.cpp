@@ -128,7 +128,10 @@ private:
       os << " B=" << at(0) << " T=" << at(1) << " S=" << at(2);
       break;
     case fb::DeviceStepKind::launch:
-      os << " sizes(" << at(0) << ")";
+      os << " sizes(" << at(0);
+      for (uint32_t i = 1; sizes && i < sizes->size(); ++i)
+        os << ", " << at(i);
+      os << ")";
       if (s.zero_outputs())
         os << " zero_outputs";
       break;

@@ -272,7 +272,7 @@ func.func @fusion_body(%x: tensor<?x8xf32>, %w: tensor<4x8xf32>) {
 
 // -----
 
-// expected-error @+1 {{unknown kernel kind 'matmul' (elementwise, row, rope, embed, rms_norm_grad, column_sum, embed_grad, cross_entropy_rows, label_mean, cross_entropy_grad)}}
+// expected-error @+1 {{unknown kernel kind 'matmul' (elementwise, row, rope, embed, rms_norm_grad, column_sum, embed_grad, cross_entropy_rows, label_mean, cross_entropy_grad, distill_kl_rows, distill_kl_grad)}}
 edg.kernel @k {kind = "matmul", signature = "", origin = ""} : (tensor<?x8xf32>) -> tensor<?x8xf32> {
 ^bb0(%arg0: tensor<?x8xf32>):
   edg.yield %arg0 : tensor<?x8xf32>
@@ -348,4 +348,29 @@ func.func @gemm_epilogue(%x: tensor<?x8xf32>, %w: tensor<4x8xf32>) {
   // expected-error @+1 {{epilogue @a is not an elementwise edg.kernel}}
   %0 = edg.gemm %x, %w {epilogue = @a} : (tensor<?x8xf32>, tensor<4x8xf32>) -> tensor<?x4xf32>
   return
+}
+
+// -----
+
+// Per-row distillation: the teacher shares the batch and vocabulary only.
+func.func @distill_rows_vocab(%s: tensor<2x5x32xf32>, %t: tensor<2x9x16xf32>, %i: tensor<2x5xi32>, %l: tensor<2x5xi32>) -> tensor<2x5xf32> {
+  // expected-error @+1 {{teacher_logits must be [B, Tt, V] with the student's batch and vocabulary}}
+  %r = edg.distill_kl_rows %s, %t, %i, %l : (tensor<2x5x32xf32>, tensor<2x9x16xf32>, tensor<2x5xi32>, tensor<2x5xi32>) -> tensor<2x5xf32>
+  return %r : tensor<2x5xf32>
+}
+
+// -----
+
+func.func @distill_rows_shape(%s: tensor<2x5x32xf32>, %t: tensor<2x9x32xf32>, %i: tensor<2x4xi32>, %l: tensor<2x5xi32>) -> tensor<2x5xf32> {
+  // expected-error @+1 {{logits must be [B, T, V]; teacher_index, labels and the result [B, T]}}
+  %r = edg.distill_kl_rows %s, %t, %i, %l : (tensor<2x5x32xf32>, tensor<2x9x32xf32>, tensor<2x4xi32>, tensor<2x5xi32>) -> tensor<2x5xf32>
+  return %r : tensor<2x5xf32>
+}
+
+// -----
+
+func.func @distill_rows_tau(%s: tensor<2x5x32xf32>, %t: tensor<2x9x32xf32>, %i: tensor<2x5xi32>, %l: tensor<2x5xi32>) -> tensor<2x5xf32> {
+  // expected-error @+1 {{temperature must be > 0}}
+  %r = edg.distill_kl_rows %s, %t, %i, %l {temperature = 0.0 : f64} : (tensor<2x5x32xf32>, tensor<2x9x32xf32>, tensor<2x5xi32>, tensor<2x5xi32>) -> tensor<2x5xf32>
+  return %r : tensor<2x5xf32>
 }
