@@ -278,7 +278,7 @@ std::vector<Tensor> CudaExecutor::run_steps(const std::string &name,
       const fb::DeviceStep *s = fn->steps()->Get(i);
       if (constants_ready && is_constant(s->outputs()->Get(0)))
         continue; // computed by the request's first run
-      run_step(name, int(i), *s, address, dims, cache, appended, decoded);
+      run_step(name, *fn, int(i), *s, address, dims, cache, appended, decoded);
     }
   };
   if (!cache) {
@@ -351,12 +351,13 @@ bool CudaExecutor::capture(CudaKvCache::StepGraph &g,
   return true;
 }
 
-void CudaExecutor::run_step(const std::string &name, int index,
+void CudaExecutor::run_step(const std::string &name,
+                            const fb::DeviceFunction &fn, int index,
                             const fb::DeviceStep &s,
                             const std::function<DevicePtr(int32_t)> &address,
                             const std::vector<int64_t> &dims, CudaKvCache *cache,
                             int64_t &appended, int64_t &decoded) {
-  const auto &buffers = *find_function(file_.model(), name)->buffers();
+  const auto &buffers = *fn.buffers();
   std::vector<int64_t> sizes;
   for (const fb::SizeExpr *e : *s.sizes())
     sizes.push_back(eval_size(*e, dims));

@@ -144,8 +144,10 @@ private:
   std::vector<Tensor> run_steps(const std::string &name,
                                 const std::vector<const Tensor *> &args,
                                 CudaKvCache *cache, bool download);
-  /// Step `index` of `name`: its launches and GEMMs, buffers at `address`.
-  void run_step(const std::string &name, int index, const schema::DeviceStep &s,
+  /// Step `index` of function `fn` (named `name`): its launches and GEMMs,
+  /// buffers at `address`.
+  void run_step(const std::string &name, const schema::DeviceFunction &fn,
+                int index, const schema::DeviceStep &s,
                 const std::function<DevicePtr(int32_t)> &address,
                 const std::vector<int64_t> &dims, CudaKvCache *cache,
                 int64_t &appended, int64_t &decoded);
