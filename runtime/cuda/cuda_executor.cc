@@ -231,14 +231,20 @@ std::vector<Tensor> CudaExecutor::run_steps(const std::string &name,
 
   sync_weights();
   // A cached run keeps the request's constants in the cache: they are
-  // uploaded and computed by its first run only.
-  const std::vector<bool> constant =
-      cache ? request_constants(*fn) : std::vector<bool>();
+  // uploaded and computed by its first run only. Which buffers they are
+  // depends on the function alone: worked out once.
+  const std::vector<bool> *constant = nullptr;
+  if (cache) {
+    std::vector<bool> &known = request_constants_[name];
+    if (known.empty())
+      known = request_constants(*fn);
+    constant = &known;
+  }
   const bool constants_ready = cache && cache->constants_ready(name);
   if (cache)
     check_cache_room(name, *fn, dims, *cache);
   auto is_constant = [&](int32_t id) {
-    return !constant.empty() && id >= 0 && constant[size_t(id)];
+    return constant && id >= 0 && (*constant)[size_t(id)];
   };
   std::vector<DevicePtr> &arg_ptrs = argument_ptrs_[name];
   if (arg_ptrs.empty())

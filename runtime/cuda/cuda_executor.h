@@ -205,6 +205,7 @@ private:
   DevicePtr arena_ = 0;
   bool graphs_ = true;
   std::map<std::string, std::vector<DevicePtr>> argument_ptrs_;
+  std::map<std::string, std::vector<bool>> request_constants_; // by function
   std::map<std::string, std::vector<DeviceValue>> results_; // of the last run
   // Training (cuda_executor_optimizer.cc).
   std::map<int32_t, Moments> moments_;
