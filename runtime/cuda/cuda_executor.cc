@@ -75,7 +75,9 @@ CudaExecutor::CudaExecutor(const ModelFile &file, const WeightStore &weights,
     validate_device_function(model, *fn, file.path());
     arena_bytes = std::max(arena_bytes, fn->arena_size());
   }
-  for (const LaunchInfo &k : parse_launch_lines(cuda_source(model, file.path())))
+  const std::string source = cuda_source(model, file.path());
+  check_cuda_kernel_abi(source, file.path());
+  for (const LaunchInfo &k : parse_launch_lines(source))
     kernels_[k.name] = k;
   device_.load_kernels(model, file.path());
   // Functions run one at a time and their results are downloaded before

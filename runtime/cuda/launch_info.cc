@@ -20,6 +20,7 @@
 #include "runtime/core/status.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <sstream>
 
 namespace edg::cuda {
@@ -50,6 +51,24 @@ std::vector<LaunchInfo> parse_launch_lines(const std::string &source) {
     out.push_back(info);
   }
   return out;
+}
+
+int cuda_kernel_abi(const std::string &source) {
+  const std::string tag = "// edg-cuda-abi: ";
+  std::istringstream in(source);
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind(tag, 0) == 0)
+      return std::atoi(line.c_str() + tag.size());
+  return 0;
+}
+
+void check_cuda_kernel_abi(const std::string &source, const std::string &path) {
+  const int abi = cuda_kernel_abi(source);
+  check(abi == kCudaKernelAbi, path, ": its CUDA kernels were generated for ",
+        abi ? "kernel ABI " + std::to_string(abi)
+            : std::string("an older kernel ABI (no edg-cuda-abi line)"),
+        ", this runtime launches ABI ", kCudaKernelAbi,
+        "; recompile it with edg-compile --target=cuda or --target=all");
 }
 
 int64_t signature_field(const LaunchInfo &k, const std::string &field) {

@@ -16,6 +16,21 @@
 
 namespace edg::cuda {
 
+/// The version of the calling convention between the generated CUDA
+/// kernels and CudaExecutor: argument order, sizes, device words such as the
+/// KV cache's length. edg-emit-cuda writes it as the line
+/// `// edg-cuda-abi: N` (passes/EmitCuda.cpp, kCudaKernelAbi); bump both
+/// when the convention changes, so that an old model.bin is refused with a
+/// clear message instead of launching kernels with the wrong arguments.
+constexpr int kCudaKernelAbi = 1;
+
+/// The ABI of `source` (its `// edg-cuda-abi:` line), 0 when it has none.
+int cuda_kernel_abi(const std::string &source);
+
+/// Throws unless `source` has this runtime's kCudaKernelAbi; `path` names
+/// the model.bin in the message, which says to recompile it.
+void check_cuda_kernel_abi(const std::string &source, const std::string &path);
+
 /// One `// edg-launch:` line of the generated source.
 struct LaunchInfo {
   std::string name, kind, signature, dtype, grid;

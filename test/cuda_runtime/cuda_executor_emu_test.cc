@@ -17,6 +17,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <iterator>
 #include <string>
 
 namespace {
@@ -152,6 +154,44 @@ TEST(CudaExecutorEmu, ModelWithoutScheduleIsRejected) {
   expect_error([&] { edg::cuda::CudaExecutor exec(file, weights, device); },
                "has no kernel-level schedule; compile it with edg-compile "
                "--target=cuda or --target=all");
+}
+
+// A model.bin whose CUDA source predates the runtime's kernel ABI (here: the
+// gemma2_f32 test model with its `// edg-cuda-abi:` line removed) is refused
+// when the executor is created, before any kernel could run with arguments
+// it does not expect.
+TEST(CudaExecutorEmu, OlderKernelAbiIsRejected) {
+  std::ifstream in(model("gemma2_f32"), std::ios::binary);
+  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)),
+                             std::istreambuf_iterator<char>());
+  std::unique_ptr<edg::schema::ModelT> m =
+      edg::schema::UnPackModel(bytes.data());
+  bool stripped = false;
+  for (auto &k : m->kernels) {
+    if (k->target != "cuda" || k->arch != "source")
+      continue;
+    std::string source(k->data.begin(), k->data.end());
+    ASSERT_EQ(source.rfind("// edg-cuda-abi: ", 0), 0u);
+    source.erase(0, source.find('\n') + 1);
+    k->data.assign(source.begin(), source.end());
+    stripped = true;
+  }
+  ASSERT_TRUE(stripped);
+  flatbuffers::FlatBufferBuilder fbb;
+  edg::schema::FinishModelBuffer(fbb, edg::schema::Model::Pack(fbb, m.get()));
+  const std::string path = ::testing::TempDir() + "/edg_old_kernel_abi.bin";
+  std::ofstream(path, std::ios::binary)
+      .write(reinterpret_cast<const char *>(fbb.GetBufferPointer()),
+             std::streamsize(fbb.GetSize()));
+
+  edg::ModelFile file = edg::ModelFile::load(path);
+  edg::WeightStore weights;
+  weights.bind(file.model(), {fixture("gemma2_gqa_sliding") + "/model.safetensors"});
+  edg::cuda_emu::EmuDevice device;
+  expect_error([&] { edg::cuda::CudaExecutor exec(file, weights, device); },
+               "its CUDA kernels were generated for an older kernel ABI (no "
+               "edg-cuda-abi line), this runtime launches ABI 1; recompile it "
+               "with edg-compile");
 }
 
 } // namespace
