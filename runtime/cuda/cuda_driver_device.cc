@@ -6,7 +6,8 @@
 // GEMM, the model's cubin (else PTX) loaded with cuModuleLoadData, and
 // cuBLASLt GEMMs whose descriptors and heuristic algorithm are cached per
 // (M, N, K, type); stream capture into CUDA graphs (the executor's decode
-// steps). Every call goes through EDG_CU / EDG_LT, so a failure
+// steps). Uploads up to 4 MiB go through a pinned staging buffer
+// (upload_staging.h) and do not wait; larger ones (weights) do. Every call goes through EDG_CU / EDG_LT, so a failure
 // names the driver or cuBLASLt function. NOT YET RUN ON A GPU: CI has none;
 // scripts/gpu-check.sh is its first test.
 //===----------------------------------------------------------------------===//
@@ -15,7 +16,9 @@
 #include "runtime/core/status.h"
 #include "runtime/cuda/driver_symbols.h"
 #include "runtime/cuda/kernel_image.h"
+#include "runtime/cuda/upload_staging.h"
 
+#include <cstring>
 #include <map>
 #include <tuple>
 
@@ -61,6 +64,8 @@ private:
   const Plan &plan(const GemmDesc &g);
   CUfunction function(const std::string &kernel, size_t smem);
   void bind() { EDG_CU(cuCtxSetCurrent, ctx_); }
+  /// Waits for the stream; the staging buffer is then free again.
+  void drain();
 
   int ordinal_;
   CUdevice device_ = 0;
@@ -74,6 +79,8 @@ private:
   cublasLtHandle_t lt_ = nullptr;
   CUdeviceptr workspace_ = 0;
   size_t workspace_bytes_ = size_t(32) << 20;
+  UploadStaging staging_{size_t(4) << 20};
+  unsigned char *staging_host_ = nullptr; // pinned, staging_.capacity() bytes
   std::map<std::tuple<int64_t, int64_t, int64_t, GemmType, bool, bool>, Plan>
       plans_;
 };
@@ -106,6 +113,9 @@ void DriverDevice::open() {
   EDG_CU(cuStreamCreate, &stream_, CU_STREAM_NON_BLOCKING);
   EDG_LT(cublasLtCreate, &lt_);
   EDG_CU(cuMemAlloc_v2, &workspace_, workspace_bytes_);
+  void *pinned = nullptr;
+  EDG_CU(cuMemAllocHost_v2, &pinned, staging_.capacity());
+  staging_host_ = static_cast<unsigned char *>(pinned);
 }
 
 DriverDevice::~DriverDevice() { release(); }
@@ -131,6 +141,8 @@ void DriverDevice::release() noexcept {
   }
   if (workspace_)
     d.cuMemFree_v2(workspace_);
+  if (staging_host_) // after the synchronize above: no copy reads it
+    d.cuMemFreeHost(staging_host_);
   if (module_)
     d.cuModuleUnload(module_);
   if (stream_)
@@ -175,20 +187,37 @@ void DriverDevice::free(DevicePtr p) noexcept {
   d.cuMemFree_v2(CUdeviceptr(p));
 }
 
+void DriverDevice::drain() {
+  EDG_CU(cuStreamSynchronize, stream_);
+  staging_.reset();
+}
+
 void DriverDevice::copy_to_device(DevicePtr dst, const void *src, size_t bytes) {
   if (!bytes)
     return;
   bind();
-  EDG_CU(cuMemcpyHtoDAsync_v2, CUdeviceptr(dst), src, bytes, stream_);
-  // The caller's host memory may go away once we return.
-  EDG_CU(cuStreamSynchronize, stream_);
+  std::optional<size_t> at = staging_.reserve(bytes);
+  if (!at && bytes <= staging_.capacity()) {
+    drain();
+    at = staging_.reserve(bytes);
+  }
+  if (!at) {
+    // Too large to stage: the driver reads the caller's pageable memory,
+    // which may go away once we return, so wait for the copy.
+    EDG_CU(cuMemcpyHtoDAsync_v2, CUdeviceptr(dst), src, bytes, stream_);
+    drain();
+    return;
+  }
+  std::memcpy(staging_host_ + *at, src, bytes);
+  EDG_CU(cuMemcpyHtoDAsync_v2, CUdeviceptr(dst), staging_host_ + *at, bytes,
+         stream_);
 }
 
 void DriverDevice::copy_to_host(void *dst, DevicePtr src, size_t bytes) {
   bind();
   if (bytes)
     EDG_CU(cuMemcpyDtoHAsync_v2, dst, CUdeviceptr(src), bytes, stream_);
-  EDG_CU(cuStreamSynchronize, stream_);
+  drain();
 }
 
 void DriverDevice::memset(DevicePtr dst, int value, size_t bytes) {
@@ -293,7 +322,7 @@ void DriverDevice::gemm(const GemmDesc &g) {
 
 void DriverDevice::synchronize() {
   bind();
-  EDG_CU(cuStreamSynchronize, stream_);
+  drain();
 }
 
 /// An instantiated graph, launched on the device's stream.

@@ -70,6 +70,7 @@ public:
   virtual DevicePtr alloc(size_t bytes) = 0;
   /// Never throws (destructors call it); null is ignored.
   virtual void free(DevicePtr p) noexcept = 0;
+  /// Queued in order with the launches; `src` may change once it returns.
   virtual void copy_to_device(DevicePtr dst, const void *src, size_t bytes) = 0;
   /// Waits for the work queued before it.
   virtual void copy_to_host(void *dst, DevicePtr src, size_t bytes) = 0;

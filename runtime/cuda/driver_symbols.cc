@@ -55,6 +55,8 @@ DriverSymbols load_driver() {
   EDG_LOAD(d, cuStreamSynchronize);
   EDG_LOAD(d, cuMemAlloc_v2);
   EDG_LOAD(d, cuMemFree_v2);
+  EDG_LOAD(d, cuMemAllocHost_v2);
+  EDG_LOAD(d, cuMemFreeHost);
   EDG_LOAD(d, cuMemcpyHtoDAsync_v2);
   EDG_LOAD(d, cuMemcpyDtoHAsync_v2);
   EDG_LOAD(d, cuMemsetD8Async);

@@ -40,6 +40,8 @@ struct DriverSymbols {
   EDG_DRIVER_SYMBOL(cuStreamSynchronize)
   EDG_DRIVER_SYMBOL(cuMemAlloc_v2)
   EDG_DRIVER_SYMBOL(cuMemFree_v2)
+  EDG_DRIVER_SYMBOL(cuMemAllocHost_v2)
+  EDG_DRIVER_SYMBOL(cuMemFreeHost)
   EDG_DRIVER_SYMBOL(cuMemcpyHtoDAsync_v2)
   EDG_DRIVER_SYMBOL(cuMemcpyDtoHAsync_v2)
   EDG_DRIVER_SYMBOL(cuMemsetD8Async)

@@ -44,6 +44,33 @@ TEST(CudaDriverDevice, OpensOrSaysWhy) {
   EXPECT_NE(device->describe().find("CUDA device 0"), std::string::npos);
 }
 
+// Small uploads return before the GPU has run them (they are staged in
+// pinned memory): the caller may overwrite its buffer at once, and more
+// uploads than the staging buffer holds (4 MiB) must wrap around without
+// overwriting a copy still queued. 600 uploads of 24 KiB, one host buffer.
+TEST(CudaDriverDevice, StagedUploadsKeepTheirBytes) {
+  std::string why;
+  auto device = open_or_why(why);
+  if (!device)
+    GTEST_SKIP() << "no CUDA device: " << why;
+  const size_t n = 6144, uploads = 600; // floats per upload
+  edg::cuda::DevicePtr p = device->alloc(n * uploads * sizeof(float));
+  std::vector<float> host(n);
+  for (size_t u = 0; u < uploads; ++u) {
+    for (size_t i = 0; i < n; ++i)
+      host[i] = float(u * n + i);
+    device->copy_to_device(p + u * n * sizeof(float), host.data(),
+                           n * sizeof(float));
+  }
+  std::vector<float> back(n * uploads);
+  device->copy_to_host(back.data(), p, back.size() * sizeof(float));
+  size_t wrong = 0;
+  for (size_t i = 0; i < back.size(); ++i)
+    wrong += back[i] != float(i);
+  EXPECT_EQ(wrong, 0u);
+  device->free(p);
+}
+
 // y[M, N] = x[M, K] w[N, K]^T through cuBLASLt, fp32 and bf16 storage.
 TEST(CudaDriverDevice, GemmMatchesHost) {
   std::string why;
