@@ -113,6 +113,12 @@ void emitAttentionAppend(AttentionKernelOp kernel, llvm::raw_ostream &os);
 /// Emitted for modules with a @train_step.
 void emitOptimizerKernels(ModuleOp module, llvm::raw_ostream &os);
 
+/// The greedy-decoding kernels (EmitCudaGreedy.cpp), not edg.kernel ops:
+/// `edg_argmax_rows_<t>` for t = f32, bf16, f16 (kind argmax_rows), the
+/// token of each row of a step's logits, picked on the device. Emitted for
+/// every module.
+void emitGreedyKernels(llvm::raw_ostream &os);
+
 } // namespace mlir::edg::cuda
 
 #endif // EDG_PASSES_EMITCUDA_H

@@ -35,20 +35,6 @@ Tensor last_position(Tensor logits) {
   return out;
 }
 
-/// The first maximum of each row of logits [B, 1, V] (what the CPU's greedy
-/// LM head picks, cpu/greedy_head.h).
-void argmax_rows(const Tensor &logits, std::vector<int32_t> &tokens) {
-  const int64_t V = logits.dim(2);
-  for (size_t r = 0; r < tokens.size(); ++r) {
-    const float *row = logits.data<float>() + int64_t(r) * V;
-    int32_t best = 0;
-    for (int64_t v = 1; v < V; ++v)
-      if (row[v] > row[best])
-        best = int32_t(v);
-    tokens[r] = best;
-  }
-}
-
 } // namespace
 
 DecodeSession::DecodeSession(const Model &model, const cpu::Executor &executor,
@@ -65,7 +51,7 @@ DecodeSession::DecodeSession(const Model &model, const cpu::Executor &executor,
     greedy_tokens_.assign(size_t(rows_), 0);
     // On the CPU the lm_head step picks the tokens itself (the argmax of the
     // same logits, without reading all of the fp32 head; cpu/greedy_head.h);
-    // on the device the logits come back and argmax_rows picks them.
+    // on the device a kernel picks them and only the tokens come back.
     if (!cuda_)
       options_.greedy_tokens = greedy_tokens_.data();
   }
@@ -103,10 +89,11 @@ Tensor DecodeSession::run_entry(const char *name,
                                 const std::vector<const Tensor *> &args) {
   if (!cache_)
     return std::move(executor_.run(name, args, options_).at(0));
-  Tensor logits = last_position(std::move(cuda_->run(name, args, *cache_).at(0)));
-  if (!greedy_tokens_.empty())
-    argmax_rows(logits, greedy_tokens_);
-  return logits;
+  if (!greedy_tokens_.empty()) {
+    cuda_->run(name, args, *cache_, &greedy_tokens_);
+    return Tensor(); // greedy sessions read the tokens only
+  }
+  return last_position(std::move(cuda_->run(name, args, *cache_).at(0)));
 }
 
 void DecodeSession::run_step(const Batch &s) {

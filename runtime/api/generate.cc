@@ -73,10 +73,9 @@ std::vector<TokenIds> Model::generate(const std::vector<TokenIds> &prompts,
         next[size_t(r)] = pad_token_id();
         continue;
       }
-      int64_t V = logits.dim(-1);
       int32_t token = greedy ? session.greedy_tokens()[size_t(r)]
-                             : sample_token(logits.data<float>() + r * V, V,
-                                            sampling, rng);
+                             : sample_token(logits.data<float>() + r * logits.dim(-1),
+                                            logits.dim(-1), sampling, rng);
       out[size_t(r)].push_back(token);
       next[size_t(r)] = token;
       if (std::find(stops.begin(), stops.end(), token) != stops.end() ||

@@ -198,7 +198,8 @@ void CudaExecutor::run_on_device(const std::string &name,
 
 std::vector<Tensor> CudaExecutor::run_steps(const std::string &name,
                                             const std::vector<const Tensor *> &args,
-                                            CudaKvCache *cache, bool download) {
+                                            CudaKvCache *cache, bool download,
+                                            std::vector<int32_t> *greedy) {
   const fb::DeviceFunction *fn = find_function(file_.model(), name);
   check(fn != nullptr, file_.path(), ": no kernel-level schedule for '", name,
         "' (compile with --target=cuda or all; an entry point holding ops no "
@@ -328,6 +329,12 @@ std::vector<Tensor> CudaExecutor::run_steps(const std::string &name,
       results.push_back(download_result(*buffers[uint32_t(id)], address(id),
                                         dims,
                                         /*last_position=*/cache != nullptr));
+  if (greedy) {
+    check(cache && fn->results() && fn->results()->size() > 0,
+          "greedy tokens: '", name, "' is not a cached run with logits");
+    const int32_t id = fn->results()->Get(0);
+    greedy_tokens(*buffers[uint32_t(id)], address(id), dims, *cache, *greedy);
+  }
   device_.synchronize();
   if (cache) {
     cache->advance(appended);

@@ -87,10 +87,15 @@ public:
   /// between the runs of one cache: the others (T5Gemma's encoder states and
   /// mask) and what the schedule computes from them alone (cross-attention
   /// K/V) are uploaded and computed by the first run only. Results [B, T, V]
-  /// come back as [B, 1, V], the last position.
+  /// come back as [B, 1, V], the last position. With `greedy_tokens`, the
+  /// device picks each row's argmax token of the last position's logits
+  /// (result 0) instead, and only those B tokens come back (the results are
+  /// then empty): greedy decoding downloads B int32s per step, not B x V
+  /// floats.
   std::vector<Tensor> run(const std::string &name,
                           const std::vector<const Tensor *> &args,
-                          CudaKvCache &cache);
+                          CudaKvCache &cache,
+                          std::vector<int32_t> *greedy_tokens = nullptr);
 
   /// Result `index` of the last run of `name`, downloaded (after
   /// run_on_device: the loss of grad_step without its gradients).
@@ -141,9 +146,12 @@ private:
     DevicePtr m = 0, v = 0, master = 0;
     bool loaded = false, master_loaded = false;
   };
+  /// Results come back with `download`; `greedy_tokens` (cached runs): the
+  /// argmax tokens of result 0's last position instead.
   std::vector<Tensor> run_steps(const std::string &name,
                                 const std::vector<const Tensor *> &args,
-                                CudaKvCache *cache, bool download);
+                                CudaKvCache *cache, bool download,
+                                std::vector<int32_t> *greedy_tokens = nullptr);
   /// Step `index` of function `fn` (named `name`): its launches and GEMMs,
   /// buffers at `address`.
   void run_step(const std::string &name, const schema::DeviceFunction &fn,
@@ -171,6 +179,12 @@ private:
   /// `last_position`, of a [B, T, V] buffer only [B, 1, V] at T - 1.
   Tensor download_result(const schema::DeviceBuffer &b, DevicePtr p,
                          const std::vector<int64_t> &dims, bool last_position);
+  /// Logits `b` [B, T, V] at `p`: each row's argmax at position T - 1,
+  /// picked by edg_argmax_rows_<t> into the cache's token buffer and
+  /// downloaded into `tokens` [B].
+  void greedy_tokens(const schema::DeviceBuffer &b, DevicePtr p,
+                     const std::vector<int64_t> &dims, CudaKvCache &cache,
+                     std::vector<int32_t> &tokens);
   /// Per buffer of `fn`: whether it is constant for a request of cached
   /// runs (cuda_executor_cached.cc).
   std::vector<bool> request_constants(const schema::DeviceFunction &fn) const;

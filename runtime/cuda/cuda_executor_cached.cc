@@ -41,8 +41,28 @@ std::unique_ptr<CudaKvCache> CudaExecutor::new_cache(int64_t batch,
 
 std::vector<Tensor> CudaExecutor::run(const std::string &name,
                                       const std::vector<const Tensor *> &args,
-                                      CudaKvCache &cache) {
-  return run_steps(name, args, &cache, /*download=*/true);
+                                      CudaKvCache &cache,
+                                      std::vector<int32_t> *greedy_tokens) {
+  return run_steps(name, args, &cache, /*download=*/!greedy_tokens,
+                   greedy_tokens);
+}
+
+void CudaExecutor::greedy_tokens(const fb::DeviceBuffer &b, DevicePtr p,
+                                 const std::vector<int64_t> &dims,
+                                 CudaKvCache &cache,
+                                 std::vector<int32_t> &tokens) {
+  const std::vector<int64_t> shape = buffer_shape(b, dims);
+  check(shape.size() == 3, "greedy tokens: the first result is not [B, T, V] "
+                           "logits");
+  const int64_t B = shape[0], T = shape[1], V = shape[2];
+  tokens.assign(size_t(B), 0);
+  if (B == 0 || T == 0)
+    return;
+  const size_t elt = device_dtype_size(b.dtype());
+  launch(kernel("edg_argmax_rows_" + float_kernel_suffix(b.dtype(), "the logits")),
+         {p + DevicePtr(size_t((T - 1) * V) * elt), cache.tokens()},
+         {B, V, T * V});
+  device_.copy_to_host(tokens.data(), cache.tokens(), size_t(B) * sizeof(int32_t));
 }
 
 namespace {

@@ -51,9 +51,7 @@ constexpr int64_t kPartials = 256; // blocks of edg_opt_sumsq (fixed)
 constexpr size_t kHyper = 8;       // floats per update in `hyper`
 
 std::string suffix(fb::DType t) {
-  check(t == fb::DType::f32 || t == fb::DType::bf16 || t == fb::DType::f16,
-        "optimizer: a gradient is not a float tensor");
-  return t == fb::DType::f32 ? "f32" : t == fb::DType::bf16 ? "bf16" : "f16";
+  return float_kernel_suffix(t, "optimizer: a gradient");
 }
 
 /// adamw_step's fp32 scalars (runtime/cpu/train_kernels.cc), as the kernel

@@ -22,6 +22,13 @@ size_t device_dtype_size(fb::DType dtype) {
   return 0;
 }
 
+std::string float_kernel_suffix(fb::DType dtype, const char *what) {
+  check(dtype == fb::DType::f32 || dtype == fb::DType::bf16 ||
+            dtype == fb::DType::f16,
+        what, " is not a float tensor");
+  return dtype == fb::DType::f32 ? "f32" : dtype == fb::DType::bf16 ? "bf16" : "f16";
+}
+
 int64_t eval_size(const fb::SizeExpr &e, const std::vector<int64_t> &dims) {
   int64_t n = e.factor();
   if (e.dims())

@@ -29,6 +29,11 @@ void validate_device_function(const schema::Model &model,
 /// Bytes per element as the device stores it (i1: one byte).
 size_t device_dtype_size(schema::DType dtype);
 
+/// The suffix of a fixed-ABI kernel instance for float storage `dtype`
+/// ("f32", "bf16", "f16": edg_opt_adamw_<t>, edg_argmax_rows_<t>); throws,
+/// naming `what`, for any other type.
+std::string float_kernel_suffix(schema::DType dtype, const char *what);
+
 /// fp32 host values in the device's storage type `dtype` (bf16/f16: round
 /// to nearest even, as the model's rounding points do).
 std::vector<uint8_t> to_device_bytes(const float *x, int64_t n,

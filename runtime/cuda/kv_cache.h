@@ -52,6 +52,8 @@ public:
   void advance(int64_t rows) { length_ += rows; }
   /// Device int64 the cache kernels read the length from (`cache_len`).
   DevicePtr length_word() const { return length_word_; }
+  /// Device int32 [batch]: greedy decoding's tokens of the last run.
+  DevicePtr tokens() const { return tokens_; }
 
   /// The buffers of self-attention step `step` of `function`, allocated on
   /// first use for rows of `row_bytes` (K*hd elements) with validity 0.
@@ -101,7 +103,7 @@ private:
   DeviceAllocations memory_{device_};
   int64_t batch_, capacity_, length_ = 0, decode_launches_ = 0,
       graph_replays_ = 0;
-  DevicePtr length_word_ = 0;
+  DevicePtr length_word_ = 0, tokens_ = 0;
   std::map<std::pair<std::string, int>, Layer> layers_;
   std::map<std::pair<std::string, int32_t>, DevicePtr> constants_;
   std::set<std::string> ready_;

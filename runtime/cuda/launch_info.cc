@@ -13,7 +13,8 @@
 // Optimizer kernels (passes/EmitCudaOptimizer.cpp): exactly 256 blocks for
 // the sums of squares (the fixed split that keeps the norm deterministic),
 // one block for the clip coefficient, a grid-stride loop over n for AdamW
-// (and its variant with an fp32 master weight).
+// (and its variant with an fp32 master weight). Greedy decoding's argmax
+// (passes/EmitCudaGreedy.cpp): one block per row.
 //===----------------------------------------------------------------------===//
 #include "runtime/cuda/launch_info.h"
 
@@ -111,8 +112,10 @@ GridShape launch_grid(const LaunchInfo &k, const std::vector<int64_t> &sizes) {
     }
   } else if (k.kind == "row" || k.kind == "rms_norm_grad" ||
              k.kind == "cross_entropy_rows" || k.kind == "cross_entropy_grad" ||
-             k.kind == "distill_kl_rows" || k.kind == "distill_kl_grad") {
-    g.x = unsigned(n); // sizes {rows} (distillation: {rows, T, Tt})
+             k.kind == "distill_kl_rows" || k.kind == "distill_kl_grad" ||
+             k.kind == "argmax_rows") {
+    // sizes {rows} (distillation: {rows, T, Tt}; argmax: {rows, V, stride})
+    g.x = unsigned(n);
   } else if (k.kind == "column_sum") {
     g.x = unsigned(ceil_div(k.width, 256)); // one thread per column
   } else if (k.kind == "label_mean") {

@@ -4,7 +4,6 @@
 #include "test/e2e/decode_bench.h"
 
 #include "runtime/core/model_file.h"
-#include "runtime/core/sampling.h"
 #include "runtime/core/status.h"
 #include "runtime/core/weights.h"
 #include "runtime/cuda/cuda_executor.h"
@@ -17,12 +16,6 @@
 namespace edg::conformance {
 
 namespace {
-
-/// The first maximum of the last row of logits [1, L, V].
-int32_t argmax_last(const Tensor &logits) {
-  const int64_t L = logits.dim(1), V = logits.dim(2);
-  return argmax(logits.data<float>() + (L - 1) * V, V);
-}
 
 Tensor ids_of(int64_t n, int32_t first, int64_t vocab) {
   Tensor t(DType::i32, {1, n});
@@ -58,21 +51,23 @@ DecodeBench bench_decode(const std::string &model_path, cuda::DeviceApi &device,
   auto request = [&](bool graphs) {
     exec.set_graphs(graphs);
     auto cache = exec.new_cache(1, capacity);
-    int32_t next = int32_t(m.bos_token_id()), position = 0;
+    // Greedy tokens picked on the device, as Model::generate does.
+    std::vector<int32_t> next = {int32_t(m.bos_token_id())};
+    int32_t position = 0;
     if (!encdec) {
-      next = argmax_last(exec.run("forward", {&x, &xp, &xv}, *cache).at(0));
+      exec.run("forward", {&x, &xp, &xv}, *cache, &next);
       position = int32_t(prompt);
     }
     Tensor id(DType::i32, {1, 1}), pos(DType::i32, {1, 1}),
         valid = fixture::ones_u8(1, 1);
     const auto t0 = std::chrono::steady_clock::now();
     for (int64_t i = 0; i < tokens; ++i, ++position) {
-      id.data<int32_t>()[0] = next;
+      id.data<int32_t>()[0] = next.at(0);
       pos.data<int32_t>()[0] = position;
-      Tensor logits =
-          encdec ? std::move(exec.run("decode", {&id, &pos, &valid, &memory, &xv}, *cache).at(0))
-                 : std::move(exec.run("forward", {&id, &pos, &valid}, *cache).at(0));
-      next = argmax_last(logits);
+      if (encdec)
+        exec.run("decode", {&id, &pos, &valid, &memory, &xv}, *cache, &next);
+      else
+        exec.run("forward", {&id, &pos, &valid}, *cache, &next);
     }
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

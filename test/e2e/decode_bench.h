@@ -5,7 +5,7 @@
 // cached runs) on a model.bin with synthetic weights (synthetic_weights.h):
 // what scripts/gpu-check.sh reports as decode tokens/s. A step is what
 // generation pays per token: the arguments' upload, every launch and GEMM,
-// the logits' download and the host argmax.
+// the argmax on the device and the token's download.
 //===----------------------------------------------------------------------===//
 #ifndef EDG_TEST_E2E_DECODE_BENCH_H
 #define EDG_TEST_E2E_DECODE_BENCH_H

@@ -4,7 +4,6 @@
 #include "test/e2e/device_conformance.h"
 
 #include "runtime/core/model_file.h"
-#include "runtime/core/sampling.h"
 #include "runtime/core/weights.h"
 #include "runtime/cuda/cuda_executor.h"
 #include "test/e2e/fixture_io.h"
@@ -30,10 +29,14 @@ DeviceCheck compare(const std::string &what, const Tensor &got,
   return c;
 }
 
-/// The first maximum of the last row of logits [1, L, V].
-int32_t last_argmax(const Tensor &logits) {
-  const int64_t L = logits.dim(1), V = logits.dim(2);
-  return argmax(logits.data<float>() + (L - 1) * V, V);
+/// The greedy token of a cached run of one row, picked on the device
+/// (edg_argmax_rows_<t>: what Model::generate does on a GPU).
+int32_t greedy_next(cuda::CudaExecutor &exec, const std::string &name,
+                    const std::vector<const Tensor *> &args,
+                    cuda::CudaKvCache &cache) {
+  std::vector<int32_t> tokens;
+  exec.run(name, args, cache, &tokens);
+  return tokens.at(0);
 }
 
 Tensor row_of(const std::vector<int32_t> &ids) {
@@ -105,7 +108,7 @@ std::vector<DeviceCheck> run_device_conformance(const std::string &model_path,
     auto cache = exec.new_cache(1, expected.numel());
     Tensor x = row_of(seq), p = fixture::arange_positions(1, x.dim(1)),
            v = fixture::ones_u8(1, x.dim(1));
-    int32_t next = last_argmax(exec.run("forward", {&x, &p, &v}, *cache).at(0));
+    int32_t next = greedy_next(exec, "forward", {&x, &p, &v}, *cache);
     const Clock::time_point t0 = Clock::now();
     int64_t steps = 0;
     for (;;) {
@@ -114,7 +117,7 @@ std::vector<DeviceCheck> run_device_conformance(const std::string &model_path,
       if (int64_t(seq.size()) >= expected.numel())
         break;
       Step s(next, int32_t(seq.size() - 1));
-      next = last_argmax(exec.run("forward", {&s.ids, &s.pos, &s.valid}, *cache).at(0));
+      next = greedy_next(exec, "forward", {&s.ids, &s.pos, &s.valid}, *cache);
       ++steps;
     }
     out.push_back(compare_tokens(generated, expected, prompt.numel()));
@@ -163,8 +166,8 @@ std::vector<DeviceCheck> run_device_conformance(const std::string &model_path,
   int64_t steps = 0;
   while (int64_t(seq.size()) < expected.numel()) {
     Step s(seq.back(), int32_t(seq.size() - 1));
-    int32_t next = last_argmax(
-        exec.run("decode", {&s.ids, &s.pos, &s.valid, &memory, &xv}, *cache).at(0));
+    int32_t next =
+        greedy_next(exec, "decode", {&s.ids, &s.pos, &s.valid, &memory, &xv}, *cache);
     ++steps;
     seq.push_back(next);
     generated.push_back(next);

@@ -7,7 +7,8 @@
 // Runs every generated kernel stored in model.bin on random inputs and
 // compares it with the hand-written fp32 CPU kernels (kernel_oracle.h; the
 // training kinds of passes/EmitCudaTrain.cpp and the optimizer kernels of
-// passes/EmitCudaOptimizer.cpp: train_oracle.h):
+// passes/EmitCudaOptimizer.cpp: train_oracle.h; greedy decoding's argmax of
+// passes/EmitCudaGreedy.cpp against a host scan, every token exact):
 //   cpu:  the shared object edg-compile built (fp32), tolerance 1e-4
 //   emu:  the generated CUDA source, built with the host compiler against
 //         the CPU emulator of CUDA (test/cuda_emu): the CUDA kernels' code
@@ -44,6 +45,7 @@
 #include <cuda_runtime_api.h>
 #endif
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -333,6 +335,48 @@ void check_optimizer(const std::vector<cuda::LaunchInfo> &infos,
   }
 }
 
+/// Greedy decoding's argmax (passes/EmitCudaGreedy.cpp) on rows of V = 3001
+/// values at a stride of 2V (the last of two positions), stored in the
+/// kernel's type: each token must be the host's first maximum of the stored
+/// values. Planted: a tie across threads, NaN next to the maximum, an all
+/// -inf row, NaN at index 0. The error reported is the share of wrong rows.
+void check_argmax(const cuda::LaunchInfo &k, Target &target, uint32_t seed) {
+  const int64_t B = 8, V = 3001, stride = 2 * V;
+  const float inf = INFINITY, nan = NAN;
+  HostTensor logits;
+  logits.shape = {B, 2, V};
+  logits.f.resize(size_t(B * stride));
+  for (size_t i = 0; i < logits.f.size(); ++i)
+    logits.f[i] = round_to(k.dtype, 8.0f * std::sin(0.37f * float(i + seed)));
+  auto row = [&](int64_t b) { return logits.f.data() + b * stride + V; };
+  row(1)[40] = row(1)[2900] = 20.0f;
+  row(2)[7] = 20.0f, row(2)[8] = nan;
+  std::fill(row(3), row(3) + V, -inf);
+  row(4)[0] = nan;
+  std::vector<int32_t> want(static_cast<size_t>(B));
+  for (int64_t b = 0; b < B; ++b) {
+    int32_t best = 0;
+    for (int64_t v = 1; v < V; ++v)
+      if (row(b)[v] > row(b)[best])
+        best = int32_t(v);
+    want[size_t(b)] = best;
+  }
+  const size_t eb = k.dtype == "f32" ? 4 : 2;
+  void *in = target.upload(to_storage(logits, k.dtype));
+  void *out = target.upload(std::vector<uint8_t>(size_t(B) * 4, 0xff));
+  target.launch(k, {static_cast<char *>(in) + size_t(V) * eb, out}, {B, V, stride});
+  std::vector<uint8_t> got = target.download(out, size_t(B) * 4);
+  int wrong = 0;
+  for (int64_t b = 0; b < B; ++b) {
+    int32_t t;
+    std::memcpy(&t, &got[size_t(b) * 4], 4);
+    wrong += t != want[size_t(b)];
+  }
+  report(k.name, k.kind + "/" + k.dtype, double(wrong) / double(B), 0);
+  target.release(in);
+  target.release(out);
+}
+
 /// Runs every kernel of `infos` on `target` against the oracle; `source` is
 /// the generated CUDA (the training kinds read their declarations there).
 void check_kernels(const std::vector<cuda::LaunchInfo> &infos,
@@ -343,6 +387,10 @@ void check_kernels(const std::vector<cuda::LaunchInfo> &infos,
       continue; // backward / decode variants: edg-attention-check
     if (oracle::is_optimizer_kind(k.kind))
       continue; // check_optimizer, below
+    if (k.kind == "argmax_rows") {
+      check_argmax(k, target, seed++);
+      continue;
+    }
     if (oracle::is_train_kind(k.kind)) {
       check_train_kernel(k, source, target, seed++);
       continue;
