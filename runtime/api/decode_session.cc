@@ -42,7 +42,7 @@ DecodeSession::DecodeSession(const Model &model, const cpu::Executor &executor,
                              const std::vector<TokenIds> &prompts, int copies,
                              int max_new_tokens, bool greedy)
     : executor_(executor), encdec_(model.is_encoder_decoder()),
-      rows_(int64_t(prompts.size()) * copies) {
+      rows_(int64_t(prompts.size()) * copies), copies_(copies) {
   if (cuda && cuda->has_function(encdec_ ? "decode" : "forward"))
     cuda_ = cuda;
   options_.logits_last_only = true;
@@ -104,9 +104,16 @@ void DecodeSession::run_step(const Batch &s) {
 }
 
 void DecodeSession::reorder(const std::vector<int64_t> &source_rows) {
-  check(!cache_, "DecodeSession: rows of a device KV cache cannot be "
-                 "reordered (beam search runs on the CPU executor)");
-  state_.reorder_rows(source_rows);
+  check(int64_t(source_rows.size()) == rows_, "DecodeSession: ",
+        source_rows.size(), " source rows for ", rows_, " rows");
+  for (size_t r = 0; r < source_rows.size(); ++r)
+    check(source_rows[r] >= 0 && source_rows[r] / copies_ == int64_t(r) / copies_,
+          "DecodeSession: row ", r, " cannot continue row ", source_rows[r],
+          " (rows continue rows of their own prompt)");
+  if (cache_)
+    cache_->reorder_rows(source_rows);
+  else
+    state_.reorder_rows(source_rows);
   std::vector<int32_t> positions(positions_.size());
   for (size_t r = 0; r < positions.size(); ++r)
     positions[r] = positions_[size_t(source_rows[r])];

@@ -44,7 +44,8 @@ public:
   const std::vector<int32_t> &greedy_tokens() const { return greedy_tokens_; }
 
   /// Row r continues row source_rows[r] (beam search), before the next
-  /// feed(). CPU sessions only.
+  /// feed(); the source must be a copy of the same prompt (on the device the
+  /// rows of one prompt share its encoder states).
   void reorder(const std::vector<int64_t> &source_rows);
   /// Appends tokens[r] to row r and runs one decoding step.
   void feed(const std::vector<int32_t> &tokens);
@@ -59,6 +60,7 @@ private:
   std::unique_ptr<cuda::CudaKvCache> cache_;
   bool encdec_;
   int64_t rows_ = 0;
+  int64_t copies_ = 1; // rows per prompt (p·copies + c)
   cpu::KvState state_;
   cpu::RunOptions options_;
   Tensor enc_;       // encoder output [rows, S, d_enc] (encoder-decoder)

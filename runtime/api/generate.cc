@@ -98,8 +98,9 @@ std::vector<Hypothesis> Model::beam_search(const std::vector<TokenIds> &prompts,
   std::vector<Hypothesis> out(prompts.size());
   if (options.max_new_tokens == 0)
     return out;
-  // Always on the CPU: the device KV cache cannot reorder its rows.
-  DecodeSession session(*this, impl_->cpu_executor(), /*cuda=*/nullptr, prompts, k,
+  // On the GPU when CUDA was selected: the device KV cache gathers the
+  // surviving beams' rows between steps.
+  DecodeSession session(*this, impl_->cpu_executor(), impl_->cuda(), prompts, k,
                         options.max_new_tokens, /*greedy=*/false);
   BeamSearch search(int64_t(prompts.size()), k, vocab_size(),
                     options.max_new_tokens, stops, options.length_penalty,

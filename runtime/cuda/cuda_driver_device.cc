@@ -43,6 +43,7 @@ public:
   void copy_to_device(DevicePtr dst, const void *src, size_t bytes) override;
   void copy_to_host(void *dst, DevicePtr src, size_t bytes) override;
   void memset(DevicePtr dst, int value, size_t bytes) override;
+  void copy_on_device(DevicePtr dst, DevicePtr src, size_t bytes) override;
   void launch(const std::string &kernel, GridShape grid, unsigned block,
               size_t smem, const std::vector<uint64_t> &args) override;
   void gemm(const GemmDesc &g) override;
@@ -218,6 +219,13 @@ void DriverDevice::copy_to_host(void *dst, DevicePtr src, size_t bytes) {
   if (bytes)
     EDG_CU(cuMemcpyDtoHAsync_v2, dst, CUdeviceptr(src), bytes, stream_);
   drain();
+}
+
+void DriverDevice::copy_on_device(DevicePtr dst, DevicePtr src, size_t bytes) {
+  if (!bytes)
+    return;
+  bind();
+  EDG_CU(cuMemcpyDtoDAsync_v2, CUdeviceptr(dst), CUdeviceptr(src), bytes, stream_);
 }
 
 void DriverDevice::memset(DevicePtr dst, int value, size_t bytes) {

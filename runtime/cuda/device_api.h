@@ -75,6 +75,9 @@ public:
   /// Waits for the work queued before it.
   virtual void copy_to_host(void *dst, DevicePtr src, size_t bytes) = 0;
   virtual void memset(DevicePtr dst, int value, size_t bytes) = 0;
+  /// Queued in order with the launches: [dst, +bytes) = [src, +bytes); the
+  /// ranges must not overlap.
+  virtual void copy_on_device(DevicePtr dst, DevicePtr src, size_t bytes) = 0;
 
   /// Launches generated kernel `kernel`: `args` are its parameters in order,
   /// each 8 bytes (a DevicePtr or an int64 size), as the generated ABI

@@ -59,6 +59,7 @@ DriverSymbols load_driver() {
   EDG_LOAD(d, cuMemFreeHost);
   EDG_LOAD(d, cuMemcpyHtoDAsync_v2);
   EDG_LOAD(d, cuMemcpyDtoHAsync_v2);
+  EDG_LOAD(d, cuMemcpyDtoDAsync_v2);
   EDG_LOAD(d, cuMemsetD8Async);
   EDG_LOAD(d, cuModuleLoadData);
   EDG_LOAD(d, cuModuleUnload);

@@ -44,6 +44,7 @@ struct DriverSymbols {
   EDG_DRIVER_SYMBOL(cuMemFreeHost)
   EDG_DRIVER_SYMBOL(cuMemcpyHtoDAsync_v2)
   EDG_DRIVER_SYMBOL(cuMemcpyDtoHAsync_v2)
+  EDG_DRIVER_SYMBOL(cuMemcpyDtoDAsync_v2)
   EDG_DRIVER_SYMBOL(cuMemsetD8Async)
   EDG_DRIVER_SYMBOL(cuModuleLoadData)
   EDG_DRIVER_SYMBOL(cuModuleUnload)

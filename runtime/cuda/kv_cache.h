@@ -18,7 +18,8 @@
 // a one-token step is the same work at every position. The cache also
 // keeps the request's constants (constant() below), so that the steps
 // computed from them run only in the request's first run, and the CUDA
-// graphs of its one-token steps (step_graph()).
+// graphs of its one-token steps (step_graph()). Beam search reorders its
+// rows between steps (reorder_rows()).
 //===----------------------------------------------------------------------===//
 #ifndef EDG_RUNTIME_CUDA_KV_CACHE_H
 #define EDG_RUNTIME_CUDA_KV_CACHE_H
@@ -38,6 +39,7 @@ class CudaKvCache {
 public:
   struct Layer {
     DevicePtr k = 0, v = 0, pos = 0, valid = 0;
+    size_t row_bytes = 0; // of one slot of k / v
   };
 
   /// `device` must outlive the cache.
@@ -58,6 +60,13 @@ public:
   /// The buffers of self-attention step `step` of `function`, allocated on
   /// first use for rows of `row_bytes` (K*hd elements) with validity 0.
   const Layer &layer(const std::string &function, int step, size_t row_bytes);
+  /// Row r continues row source_rows[r] (beam search): the filled slots of
+  /// every layer's k, v, pos and valid rows are gathered on the device
+  /// (queued copies; graphs stay valid, the buffers do not move). The
+  /// request constants are not moved: a row must take its source from rows
+  /// with the same constants (the beams of one prompt share its encoder
+  /// states).
+  void reorder_rows(const std::vector<int64_t> &source_rows);
   /// A scratch of at least `bytes` (the decode partials).
   DevicePtr scratch(size_t bytes);
 
@@ -109,6 +118,8 @@ private:
   std::set<std::string> ready_;
   DevicePtr scratch_ = 0;
   size_t scratch_bytes_ = 0;
+  DevicePtr reorder_scratch_ = 0; // one k / v buffer, for reorder_rows
+  size_t reorder_scratch_bytes_ = 0;
   std::map<std::string, StepGraph> graphs_; // destroyed before the memory
 };
 

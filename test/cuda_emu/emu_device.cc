@@ -146,6 +146,19 @@ void EmuDevice::memset(DevicePtr dst, int value, size_t bytes) {
   issue([=] { std::memset(reinterpret_cast<void *>(dst), value, bytes); });
 }
 
+void EmuDevice::copy_on_device(DevicePtr dst, DevicePtr src, size_t bytes) {
+  if (!bytes)
+    return;
+  check_range(dst, bytes, "cuMemcpyDtoD destination");
+  check_range(src, bytes, "cuMemcpyDtoD source");
+  check(dst + bytes <= src || src + bytes <= dst,
+        "emulated cuMemcpyDtoD: the ranges overlap");
+  issue([=] {
+    std::memcpy(reinterpret_cast<void *>(dst),
+                reinterpret_cast<const void *>(src), bytes);
+  });
+}
+
 void EmuDevice::launch(const std::string &kernel, cuda::GridShape grid,
                        unsigned block, size_t smem,
                        const std::vector<uint64_t> &args) {

@@ -35,6 +35,8 @@ public:
   void copy_to_device(cuda::DevicePtr dst, const void *src, size_t bytes) override;
   void copy_to_host(void *dst, cuda::DevicePtr src, size_t bytes) override;
   void memset(cuda::DevicePtr dst, int value, size_t bytes) override;
+  void copy_on_device(cuda::DevicePtr dst, cuda::DevicePtr src,
+                      size_t bytes) override;
   void launch(const std::string &kernel, cuda::GridShape grid, unsigned block,
               size_t smem, const std::vector<uint64_t> &args) override;
   void gemm(const cuda::GemmDesc &g) override;

@@ -16,6 +16,7 @@
 // with the CPU session on a left-padded batch of two.
 //===----------------------------------------------------------------------===//
 #include "runtime/api/decode_session.h"
+#include "runtime/core/beam_search.h"
 #include "runtime/core/model_file.h"
 #include "runtime/core/status.h"
 #include "runtime/core/weights.h"
@@ -122,7 +123,77 @@ TEST_F(CudaKvCacheEmuGemma2, DecodeSessionMatchesCpuOnPaddedBatch) {
   ASSERT_FALSE(host.on_device());
   EXPECT_EQ(run_session(dev, 5), run_session(host, 5));
   EXPECT_EQ(device_.launches_of("_decode"), 4 * 3);
+  // Rows continue rows of their own prompt only (here: one copy each).
   EXPECT_THROW(dev.reorder({1, 0}), edg::Error);
+}
+
+/// Beam search (what Model::beam_search runs) over `session`: the best
+/// hypothesis per prompt; `moved` counts the steps whose reorder was not
+/// the identity.
+std::vector<edg::BeamHypothesis> beam_search(edg::DecodeSession &s,
+                                             int64_t prompts, int beams,
+                                             int64_t vocab, int new_tokens,
+                                             int &moved) {
+  edg::BeamSearch search(prompts, beams, vocab, new_tokens, /*stops=*/{},
+                         /*length_penalty=*/1.0f, /*early_stopping=*/false);
+  std::vector<int32_t> next;
+  std::vector<int64_t> source_rows;
+  moved = 0;
+  while (search.step(s.logits().data<float>(), next, source_rows)) {
+    for (size_t r = 0; r < source_rows.size(); ++r)
+      if (source_rows[r] != int64_t(r)) {
+        ++moved;
+        break;
+      }
+    s.reorder(source_rows);
+    s.feed(next);
+  }
+  return search.best();
+}
+
+/// Beam search on the device (its KV cache gathers the surviving beams'
+/// rows between steps, CudaKvCache::reorder_rows) against the same search
+/// on the CPU executor: the same tokens, scores within 1e-4.
+void expect_device_beams_match_cpu(const std::string &bin,
+                                   const std::string &dir,
+                                   const std::vector<edg::TokenIds> &prompts) {
+  edg::cuda_emu::EmuDevice device;
+  edg::ModelFile file = edg::ModelFile::load(model(bin));
+  edg::WeightStore weights;
+  weights.bind(file.model(), {fixture(dir) + "/model.safetensors"});
+  edg::cuda::CudaExecutor exec(file, weights, device);
+  edg::cpu::Executor cpu(file, weights);
+  edg::Model m = edg::Model::load(model(bin));
+  const int beams = 2, new_tokens = 6; // 4 rows: the compiled --max-batch
+  const int64_t P = int64_t(prompts.size());
+  edg::DecodeSession dev(m, cpu, &exec, prompts, beams, new_tokens, false);
+  edg::DecodeSession host(m, cpu, nullptr, prompts, beams, new_tokens, false);
+  ASSERT_TRUE(dev.on_device());
+  int moved_dev = 0, moved_host = 0;
+  auto got = beam_search(dev, P, beams, m.vocab_size(), new_tokens, moved_dev);
+  auto want = beam_search(host, P, beams, m.vocab_size(), new_tokens, moved_host);
+  EXPECT_GT(moved_host, 0) << "no step reordered the beams: nothing tested";
+  EXPECT_EQ(moved_dev, moved_host);
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    EXPECT_EQ(got[i].tokens, want[i].tokens) << "prompt " << i;
+    EXPECT_NEAR(got[i].score, want[i].score, 1e-4) << "prompt " << i;
+  }
+  EXPECT_GT(device.launches_of("_decode"), 0);
+}
+
+// Gemma 2, left padding (prompts of 5 and 2 tokens) and a sliding window
+// (4) shorter than prompt + new tokens.
+TEST(CudaKvCacheEmu, Gemma2BeamSearchMatchesCpu) {
+  expect_device_beams_match_cpu("gemma2_f32", "gemma2_gqa_sliding",
+                                {{2, 17, 45, 99, 120}, {2, 61}});
+}
+
+// T5Gemma: the beams of a prompt share its encoder states and
+// cross-attention K/V (request constants); only self-attention rows move.
+TEST(CudaKvCacheEmu, T5GemmaBeamSearchMatchesCpu) {
+  expect_device_beams_match_cpu("t5gemma_balanced_f32", "t5gemma_balanced",
+                                {{2, 17, 45, 99, 120}, {5, 61, 7}});
 }
 
 // bf16: the cached steps (append + split-K decode kernels) track the
