@@ -7,8 +7,9 @@
 // cuBLASLt GEMMs whose descriptors and heuristic algorithm are cached per
 // (M, N, K, type); stream capture into CUDA graphs (the executor's decode
 // steps). Uploads up to 4 MiB go through a pinned staging buffer
-// (upload_staging.h) and do not wait; larger ones (weights) do. Every call goes through EDG_CU / EDG_LT, so a failure
-// names the driver or cuBLASLt function. NOT YET RUN ON A GPU: CI has none;
+// (upload_staging.h) and do not wait; larger ones (weights) do. Every call
+// goes through EDG_CU / EDG_LT, so a failure names the driver or cuBLASLt
+// function. NOT YET RUN ON A GPU: CI has none;
 // scripts/gpu-check.sh is its first test.
 //===----------------------------------------------------------------------===//
 #include "runtime/cuda/device_api.h"

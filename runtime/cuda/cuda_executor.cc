@@ -333,7 +333,7 @@ std::vector<Tensor> CudaExecutor::run_steps(const std::string &name,
     check(cache && fn->results() && fn->results()->size() > 0,
           "greedy tokens: '", name, "' is not a cached run with logits");
     const int32_t id = fn->results()->Get(0);
-    greedy_tokens(*buffers[uint32_t(id)], address(id), dims, *cache, *greedy);
+    pick_greedy_tokens(*buffers[uint32_t(id)], address(id), dims, *cache, *greedy);
   }
   device_.synchronize();
   if (cache) {

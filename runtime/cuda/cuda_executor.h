@@ -182,9 +182,9 @@ private:
   /// Logits `b` [B, T, V] at `p`: each row's argmax at position T - 1,
   /// picked by edg_argmax_rows_<t> into the cache's token buffer and
   /// downloaded into `tokens` [B].
-  void greedy_tokens(const schema::DeviceBuffer &b, DevicePtr p,
-                     const std::vector<int64_t> &dims, CudaKvCache &cache,
-                     std::vector<int32_t> &tokens);
+  void pick_greedy_tokens(const schema::DeviceBuffer &b, DevicePtr p,
+                          const std::vector<int64_t> &dims, CudaKvCache &cache,
+                          std::vector<int32_t> &tokens);
   /// Per buffer of `fn`: whether it is constant for a request of cached
   /// runs (cuda_executor_cached.cc).
   std::vector<bool> request_constants(const schema::DeviceFunction &fn) const;

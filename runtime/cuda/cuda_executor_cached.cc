@@ -47,10 +47,10 @@ std::vector<Tensor> CudaExecutor::run(const std::string &name,
                    greedy_tokens);
 }
 
-void CudaExecutor::greedy_tokens(const fb::DeviceBuffer &b, DevicePtr p,
-                                 const std::vector<int64_t> &dims,
-                                 CudaKvCache &cache,
-                                 std::vector<int32_t> &tokens) {
+void CudaExecutor::pick_greedy_tokens(const fb::DeviceBuffer &b, DevicePtr p,
+                                      const std::vector<int64_t> &dims,
+                                      CudaKvCache &cache,
+                                      std::vector<int32_t> &tokens) {
   const std::vector<int64_t> shape = buffer_shape(b, dims);
   check(shape.size() == 3, "greedy tokens: the first result is not [B, T, V] "
                            "logits");

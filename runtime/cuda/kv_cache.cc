@@ -14,7 +14,7 @@ CudaKvCache::CudaKvCache(DeviceApi &device, int64_t batch, int64_t capacity)
   check(batch > 0 && capacity > 0, "KV cache: batch ", batch, " and capacity ",
         capacity, " must be positive");
   length_word_ = allocate(sizeof(int64_t));
-  tokens_ = allocate(size_t(std::max<int64_t>(batch, 1)) * sizeof(int32_t));
+  tokens_ = allocate(size_t(batch) * sizeof(int32_t));
 }
 
 const CudaKvCache::Layer &CudaKvCache::layer(const std::string &function,
