@@ -113,11 +113,12 @@ void emitAttentionAppend(AttentionKernelOp kernel, llvm::raw_ostream &os);
 /// Emitted for modules with a @train_step.
 void emitOptimizerKernels(ModuleOp module, llvm::raw_ostream &os);
 
-/// The greedy-decoding kernels (EmitCudaGreedy.cpp), not edg.kernel ops:
+/// The generation kernels (EmitCudaGeneration.cpp), not edg.kernel ops:
 /// `edg_argmax_rows_<t>` for t = f32, bf16, f16 (kind argmax_rows), the
-/// token of each row of a step's logits, picked on the device. Emitted for
-/// every module.
-void emitGreedyKernels(llvm::raw_ostream &os);
+/// greedy token of each row of a step's logits, and `edg_gather_rows` (kind
+/// gather_rows), beam search's KV-cache row gather. Emitted for every
+/// module.
+void emitGenerationKernels(llvm::raw_ostream &os);
 
 } // namespace mlir::edg::cuda
 

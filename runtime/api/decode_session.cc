@@ -111,7 +111,7 @@ void DecodeSession::reorder(const std::vector<int64_t> &source_rows) {
           "DecodeSession: row ", r, " cannot continue row ", source_rows[r],
           " (rows continue rows of their own prompt)");
   if (cache_)
-    cache_->reorder_rows(source_rows);
+    cuda_->reorder_rows(*cache_, source_rows);
   else
     state_.reorder_rows(source_rows);
   std::vector<int32_t> positions(positions_.size());

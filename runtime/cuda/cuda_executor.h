@@ -97,6 +97,15 @@ public:
                           CudaKvCache &cache,
                           std::vector<int32_t> *greedy_tokens = nullptr);
 
+  /// Row r of `cache` continues row source_rows[r] (beam search), before
+  /// the next run: every layer's k, v, pos and valid rows are gathered on
+  /// the device (per buffer a snapshot copy and one edg_gather_rows launch,
+  /// queued; the buffers do not move, so captured graphs stay valid). The
+  /// request constants are not moved: a row must take its source from rows
+  /// with the same constants (the beams of one prompt share its encoder
+  /// states).
+  void reorder_rows(CudaKvCache &cache, const std::vector<int64_t> &source_rows);
+
   /// Result `index` of the last run of `name`, downloaded (after
   /// run_on_device: the loss of grad_step without its gradients).
   Tensor result(const std::string &name, size_t index);

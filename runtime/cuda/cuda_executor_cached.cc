@@ -30,6 +30,8 @@
 #include "runtime/cuda/cuda_executor.h"
 #include "runtime/cuda/device_schedule.h"
 
+#include <algorithm>
+
 namespace edg::cuda {
 
 namespace fb = ::edg::schema;
@@ -63,6 +65,42 @@ void CudaExecutor::pick_greedy_tokens(const fb::DeviceBuffer &b, DevicePtr p,
          {p + DevicePtr(size_t((T - 1) * V) * elt), cache.tokens()},
          {B, V, T * V});
   device_.copy_to_host(tokens.data(), cache.tokens(), size_t(B) * sizeof(int32_t));
+}
+
+void CudaExecutor::reorder_rows(CudaKvCache &cache,
+                                const std::vector<int64_t> &source_rows) {
+  const int64_t B = cache.batch(), C = cache.capacity();
+  check(int64_t(source_rows.size()) == B, "KV cache reorder: ",
+        source_rows.size(), " source rows for a batch of ", B);
+  bool identity = true;
+  for (size_t r = 0; r < source_rows.size(); ++r) {
+    check(source_rows[r] >= 0 && source_rows[r] < B, "KV cache reorder: source row ",
+          source_rows[r], " of row ", r, " is outside the batch of ", B);
+    identity = identity && source_rows[r] == int64_t(r);
+  }
+  if (identity || cache.length() == 0 || cache.layers().empty())
+    return;
+  device_.copy_to_device(cache.source_rows(), source_rows.data(),
+                         source_rows.size() * sizeof(int64_t));
+  size_t largest = sizeof(int32_t);
+  for (const auto &[key, l] : cache.layers())
+    largest = std::max(largest, l.row_bytes);
+  const DevicePtr snapshot = cache.scratch(size_t(B * C) * largest);
+  const LaunchInfo &gather = kernel("edg_gather_rows");
+  // A buffer [B, C, slot]: its snapshot, then the moved rows' filled slots
+  // from their sources in the snapshot.
+  auto reorder = [&](DevicePtr buffer, size_t slot) {
+    const int64_t stride = C * int64_t(slot);
+    device_.copy_on_device(snapshot, buffer, size_t(B * stride));
+    launch(gather, {snapshot, buffer, cache.source_rows()},
+           {B, stride, cache.length() * int64_t(slot)});
+  };
+  for (const auto &[key, l] : cache.layers()) {
+    reorder(l.k, l.row_bytes);
+    reorder(l.v, l.row_bytes);
+    reorder(l.pos, sizeof(int32_t));
+    reorder(l.valid, 1);
+  }
 }
 
 namespace {

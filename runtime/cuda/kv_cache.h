@@ -18,8 +18,8 @@
 // a one-token step is the same work at every position. The cache also
 // keeps the request's constants (constant() below), so that the steps
 // computed from them run only in the request's first run, and the CUDA
-// graphs of its one-token steps (step_graph()). Beam search reorders its
-// rows between steps (reorder_rows()).
+// graphs of its one-token steps (step_graph()). Beam search gathers its
+// rows between steps (CudaExecutor::reorder_rows).
 //===----------------------------------------------------------------------===//
 #ifndef EDG_RUNTIME_CUDA_KV_CACHE_H
 #define EDG_RUNTIME_CUDA_KV_CACHE_H
@@ -60,14 +60,16 @@ public:
   /// The buffers of self-attention step `step` of `function`, allocated on
   /// first use for rows of `row_bytes` (K*hd elements) with validity 0.
   const Layer &layer(const std::string &function, int step, size_t row_bytes);
-  /// Row r continues row source_rows[r] (beam search): the filled slots of
-  /// every layer's k, v, pos and valid rows are gathered on the device
-  /// (queued copies; graphs stay valid, the buffers do not move). The
-  /// request constants are not moved: a row must take its source from rows
-  /// with the same constants (the beams of one prompt share its encoder
-  /// states).
-  void reorder_rows(const std::vector<int64_t> &source_rows);
-  /// A scratch of at least `bytes` (the decode partials).
+  /// Every layer's buffers (beam search gathers their rows,
+  /// CudaExecutor::reorder_rows).
+  const std::map<std::pair<std::string, int>, Layer> &layers() const {
+    return layers_;
+  }
+  /// Device int64 [batch]: the source row of each row of a reorder.
+  DevicePtr source_rows() const { return source_rows_; }
+  /// A scratch of at least `bytes`: the decode kernels' partials during a
+  /// run, beam search's snapshot of a buffer between runs. A larger request
+  /// allocates a new one; the old stays owned (a captured graph uses it).
   DevicePtr scratch(size_t bytes);
 
   /// Buffer `buffer` of `function` when it holds a request constant (an
@@ -112,14 +114,12 @@ private:
   DeviceAllocations memory_{device_};
   int64_t batch_, capacity_, length_ = 0, decode_launches_ = 0,
       graph_replays_ = 0;
-  DevicePtr length_word_ = 0, tokens_ = 0;
+  DevicePtr length_word_ = 0, tokens_ = 0, source_rows_ = 0;
   std::map<std::pair<std::string, int>, Layer> layers_;
   std::map<std::pair<std::string, int32_t>, DevicePtr> constants_;
   std::set<std::string> ready_;
   DevicePtr scratch_ = 0;
   size_t scratch_bytes_ = 0;
-  DevicePtr reorder_scratch_ = 0; // one k / v buffer, for reorder_rows
-  size_t reorder_scratch_bytes_ = 0;
   std::map<std::string, StepGraph> graphs_; // destroyed before the memory
 };
 

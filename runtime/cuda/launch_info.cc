@@ -13,8 +13,9 @@
 // Optimizer kernels (passes/EmitCudaOptimizer.cpp): exactly 256 blocks for
 // the sums of squares (the fixed split that keeps the norm deterministic),
 // one block for the clip coefficient, a grid-stride loop over n for AdamW
-// (and its variant with an fp32 master weight). Greedy decoding's argmax
-// (passes/EmitCudaGreedy.cpp): one block per row.
+// (and its variant with an fp32 master weight). Generation kernels
+// (passes/EmitCudaGeneration.cpp): one block per row for greedy decoding's
+// argmax, (1 KiB chunks, rows) for beam search's row gather.
 //===----------------------------------------------------------------------===//
 #include "runtime/cuda/launch_info.h"
 
@@ -116,6 +117,12 @@ GridShape launch_grid(const LaunchInfo &k, const std::vector<int64_t> &sizes) {
              k.kind == "argmax_rows") {
     // sizes {rows} (distillation: {rows, T, Tt}; argmax: {rows, V, stride})
     g.x = unsigned(n);
+  } else if (k.kind == "gather_rows") {
+    // sizes {rows, stride, bytes}: a block per 1 KiB (256 words) of a row,
+    // grid-striding past 1024 blocks; y: the rows.
+    check(sizes.size() == 3, k.name, ": ", k.kind, " takes three sizes");
+    g.x = unsigned(std::clamp<int64_t>(ceil_div(sizes[2], 1024), 1, 1024));
+    g.y = unsigned(sizes[0]);
   } else if (k.kind == "column_sum") {
     g.x = unsigned(ceil_div(k.width, 256)); // one thread per column
   } else if (k.kind == "label_mean") {

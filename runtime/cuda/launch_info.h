@@ -22,7 +22,7 @@ namespace edg::cuda {
 /// `// edg-cuda-abi: N` (passes/EmitCuda.cpp, kCudaKernelAbi); bump both
 /// when the convention changes, so that an old model.bin is refused with a
 /// clear message instead of launching kernels with the wrong arguments.
-constexpr int kCudaKernelAbi = 2;
+constexpr int kCudaKernelAbi = 3;
 
 /// The ABI of `source` (its `// edg-cuda-abi:` line), 0 when it has none.
 int cuda_kernel_abi(const std::string &source);

@@ -190,7 +190,7 @@ TEST(CudaExecutorEmu, OlderKernelAbiIsRejected) {
   edg::cuda_emu::EmuDevice device;
   expect_error([&] { edg::cuda::CudaExecutor exec(file, weights, device); },
                "its CUDA kernels were generated for an older kernel ABI (no "
-               "edg-cuda-abi line), this runtime launches ABI 2; recompile it "
+               "edg-cuda-abi line), this runtime launches ABI 3; recompile it "
                "with edg-compile");
 }
 

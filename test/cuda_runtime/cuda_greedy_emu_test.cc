@@ -1,7 +1,7 @@
 //===- cuda_greedy_emu_test.cc - greedy decoding's argmax kernel -*- C++ -*-===//
 // SPDX-License-Identifier: Apache-2.0
 //
-// edg_argmax_rows_<t> (passes/EmitCudaGreedy.cpp) on the emulated device,
+// edg_argmax_rows_<t> (passes/EmitCudaGeneration.cpp) on the emulated device,
 // launched as CudaExecutor launches it (launch line, grid rule): the first
 // index of each row's largest value, rows at a stride (the last position of
 // [B, T, V] logits), against a host scan; ties, NaN and -inf rows; bf16

@@ -152,10 +152,10 @@ std::vector<edg::BeamHypothesis> beam_search(edg::DecodeSession &s,
 }
 
 /// Beam search on the device (its KV cache gathers the surviving beams'
-/// rows between steps, CudaKvCache::reorder_rows) against the same search
+/// rows between steps, CudaExecutor::reorder_rows) against the same search
 /// on the CPU executor: the same tokens, scores within 1e-4.
 void expect_device_beams_match_cpu(const std::string &bin,
-                                   const std::string &dir,
+                                   const std::string &dir, int layers,
                                    const std::vector<edg::TokenIds> &prompts) {
   edg::cuda_emu::EmuDevice device;
   edg::ModelFile file = edg::ModelFile::load(model(bin));
@@ -180,19 +180,22 @@ void expect_device_beams_match_cpu(const std::string &bin,
     EXPECT_NEAR(got[i].score, want[i].score, 1e-4) << "prompt " << i;
   }
   EXPECT_GT(device.launches_of("_decode"), 0);
+  // Per reordering step one gather per cache buffer: k, v, pos and valid
+  // of each self-attention layer (cross-attention's keys never move).
+  EXPECT_EQ(device.launches_of("edg_gather_rows"), moved_dev * 4 * layers);
 }
 
 // Gemma 2, left padding (prompts of 5 and 2 tokens) and a sliding window
 // (4) shorter than prompt + new tokens.
 TEST(CudaKvCacheEmu, Gemma2BeamSearchMatchesCpu) {
-  expect_device_beams_match_cpu("gemma2_f32", "gemma2_gqa_sliding",
+  expect_device_beams_match_cpu("gemma2_f32", "gemma2_gqa_sliding", 3,
                                 {{2, 17, 45, 99, 120}, {2, 61}});
 }
 
 // T5Gemma: the beams of a prompt share its encoder states and
 // cross-attention K/V (request constants); only self-attention rows move.
 TEST(CudaKvCacheEmu, T5GemmaBeamSearchMatchesCpu) {
-  expect_device_beams_match_cpu("t5gemma_balanced_f32", "t5gemma_balanced",
+  expect_device_beams_match_cpu("t5gemma_balanced_f32", "t5gemma_balanced", 3,
                                 {{2, 17, 45, 99, 120}, {5, 61, 7}});
 }
 

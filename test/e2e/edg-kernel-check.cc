@@ -7,8 +7,8 @@
 // Runs every generated kernel stored in model.bin on random inputs and
 // compares it with the hand-written fp32 CPU kernels (kernel_oracle.h; the
 // training kinds of passes/EmitCudaTrain.cpp and the optimizer kernels of
-// passes/EmitCudaOptimizer.cpp: train_oracle.h; greedy decoding's argmax of
-// passes/EmitCudaGreedy.cpp against a host scan, every token exact):
+// passes/EmitCudaOptimizer.cpp: train_oracle.h; the generation kernels of
+// passes/EmitCudaGeneration.cpp against a host scan / copy, exactly):
 //   cpu:  the shared object edg-compile built (fp32), tolerance 1e-4
 //   emu:  the generated CUDA source, built with the host compiler against
 //         the CPU emulator of CUDA (test/cuda_emu): the CUDA kernels' code
@@ -335,7 +335,7 @@ void check_optimizer(const std::vector<cuda::LaunchInfo> &infos,
   }
 }
 
-/// Greedy decoding's argmax (passes/EmitCudaGreedy.cpp) on rows of V = 3001
+/// Greedy decoding's argmax (passes/EmitCudaGeneration.cpp) on rows of V = 3001
 /// values at a stride of 2V (the last of two positions), stored in the
 /// kernel's type: each token must be the host's first maximum of the stored
 /// values. Planted: a tie across threads, NaN next to the maximum, an all
@@ -377,6 +377,42 @@ void check_argmax(const cuda::LaunchInfo &k, Target &target, uint32_t seed) {
   target.release(out);
 }
 
+/// Beam search's row gather (passes/EmitCudaGeneration.cpp): rows of a
+/// snapshot copied to their new rows, the first `bytes` of each row of
+/// `stride`, once through the 4-byte path (stride 40, 36 bytes) and once
+/// through the byte path (stride 13, 11 bytes). Rows whose source is
+/// themselves, and bytes past `bytes`, must stay as they were. The error
+/// reported is the share of wrong bytes.
+void check_gather(const cuda::LaunchInfo &k, Target &target) {
+  const int64_t rows = 5;
+  const std::vector<int64_t> source = {3, 1, 0, 3, 2};
+  size_t wrong = 0, total = 0;
+  for (auto [stride, bytes] : {std::pair<int64_t, int64_t>{40, 36}, {13, 11}}) {
+    std::vector<uint8_t> snapshot(size_t(rows * stride)), dst(snapshot.size());
+    for (size_t i = 0; i < snapshot.size(); ++i) {
+      snapshot[i] = uint8_t(i * 7 + 1);
+      dst[i] = uint8_t(255 - i);
+    }
+    std::vector<uint8_t> want = dst;
+    for (int64_t r = 0; r < rows; ++r)
+      if (source[size_t(r)] != r)
+        std::memcpy(&want[size_t(r * stride)],
+                    &snapshot[size_t(source[size_t(r)] * stride)], size_t(bytes));
+    std::vector<uint8_t> source_bytes(source.size() * 8);
+    std::memcpy(source_bytes.data(), source.data(), source_bytes.size());
+    void *s = target.upload(snapshot), *d = target.upload(dst),
+         *rows_at = target.upload(source_bytes);
+    target.launch(k, {s, d, rows_at}, {rows, stride, bytes});
+    std::vector<uint8_t> got = target.download(d, dst.size());
+    for (size_t i = 0; i < got.size(); ++i)
+      wrong += got[i] != want[i];
+    total += got.size();
+    for (void *p : {s, d, rows_at})
+      target.release(p);
+  }
+  report(k.name, k.kind, double(wrong) / double(total), 0);
+}
+
 /// Runs every kernel of `infos` on `target` against the oracle; `source` is
 /// the generated CUDA (the training kinds read their declarations there).
 void check_kernels(const std::vector<cuda::LaunchInfo> &infos,
@@ -389,6 +425,10 @@ void check_kernels(const std::vector<cuda::LaunchInfo> &infos,
       continue; // check_optimizer, below
     if (k.kind == "argmax_rows") {
       check_argmax(k, target, seed++);
+      continue;
+    }
+    if (k.kind == "gather_rows") {
+      check_gather(k, target);
       continue;
     }
     if (oracle::is_train_kind(k.kind)) {
