@@ -57,11 +57,7 @@ std::vector<LaunchInfo> parse_launch_lines(const std::string &source) {
 
 int cuda_kernel_abi(const std::string &source) {
   const std::string tag = "// edg-cuda-abi: ";
-  std::istringstream in(source);
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind(tag, 0) == 0)
-      return std::atoi(line.c_str() + tag.size());
-  return 0;
+  return source.rfind(tag, 0) == 0 ? std::atoi(source.c_str() + tag.size()) : 0;
 }
 
 void check_cuda_kernel_abi(const std::string &source, const std::string &path) {

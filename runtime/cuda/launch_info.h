@@ -19,12 +19,14 @@ namespace edg::cuda {
 /// The version of the calling convention between the generated CUDA
 /// kernels and CudaExecutor: argument order, sizes, device words such as the
 /// KV cache's length. edg-emit-cuda writes it as the line
-/// `// edg-cuda-abi: N` (passes/EmitCuda.cpp, kCudaKernelAbi); bump both
-/// when the convention changes, so that an old model.bin is refused with a
-/// clear message instead of launching kernels with the wrong arguments.
+/// `// edg-cuda-abi: N`, the first line of the source (passes/EmitCuda.cpp);
+/// bump it when the convention changes, so that an old model.bin is refused
+/// with a clear message instead of launching kernels with the wrong
+/// arguments.
 constexpr int kCudaKernelAbi = 3;
 
-/// The ABI of `source` (its `// edg-cuda-abi:` line), 0 when it has none.
+/// The ABI of `source` (its first line, `// edg-cuda-abi: N`), 0 when it
+/// has none.
 int cuda_kernel_abi(const std::string &source);
 
 /// Throws unless `source` has this runtime's kCudaKernelAbi; `path` names

@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 #include "runtime/core/half.h"
 #include "runtime/core/model_file.h"
+#include "runtime/core/sampling.h"
 #include "runtime/cuda/kernel_image.h"
 #include "runtime/cuda/launch_info.h"
 #include "test/cuda_emu/emu_device.h"
@@ -30,16 +31,6 @@ using edg::cuda::DevicePtr;
 
 std::string model(const std::string &name) {
   return std::string(EDG_CUDA_TEST_MODELS_DIR) + "/" + name + ".bin";
-}
-
-/// The host's greedy pick: the first index whose value exceeds every
-/// earlier one (NaN never does).
-int32_t host_argmax(const float *row, int64_t V) {
-  int32_t best = 0;
-  for (int64_t v = 1; v < V; ++v)
-    if (row[v] > row[best])
-      best = int32_t(v);
-  return best;
 }
 
 class CudaGreedyEmu : public ::testing::Test {
@@ -105,7 +96,7 @@ TEST_F(CudaGreedyEmu, FirstMaximumOfEachRow) {
   row(5)[0] = nan;
   std::vector<int32_t> want(static_cast<size_t>(B));
   for (int64_t b = 0; b < B; ++b)
-    want[size_t(b)] = host_argmax(row(b), V);
+    want[size_t(b)] = edg::argmax(row(b), V);
   EXPECT_EQ(want[1], 17);
   EXPECT_EQ(want[2], 5);
   EXPECT_EQ(want[3], 400);
@@ -126,7 +117,7 @@ TEST_F(CudaGreedyEmu, Bf16PicksTheFirstOfTheRoundedMaxima) {
   }
   std::vector<int32_t> want(static_cast<size_t>(B));
   for (int64_t b = 0; b < B; ++b)
-    want[size_t(b)] = host_argmax(rounded.data() + b * V, V);
+    want[size_t(b)] = edg::argmax(rounded.data() + b * V, V);
   // The rounded maximum 30.5 spans many indices, i.e. many threads.
   EXPECT_EQ(rounded[size_t(want[0]) + 1], rounded[size_t(want[0])]);
   EXPECT_EQ(run(logits, "bf16", B, V, V, 0), want);

@@ -32,6 +32,7 @@
 
 #include "runtime/core/half.h"
 #include "runtime/core/model_file.h"
+#include "runtime/core/sampling.h"
 #include "runtime/core/status.h"
 #include "runtime/cpu/generated_kernels.h"
 #include "runtime/cuda/kernel_image.h"
@@ -354,13 +355,8 @@ void check_argmax(const cuda::LaunchInfo &k, Target &target, uint32_t seed) {
   std::fill(row(3), row(3) + V, -inf);
   row(4)[0] = nan;
   std::vector<int32_t> want(static_cast<size_t>(B));
-  for (int64_t b = 0; b < B; ++b) {
-    int32_t best = 0;
-    for (int64_t v = 1; v < V; ++v)
-      if (row(b)[v] > row(b)[best])
-        best = int32_t(v);
-    want[size_t(b)] = best;
-  }
+  for (int64_t b = 0; b < B; ++b)
+    want[size_t(b)] = argmax(row(b), V);
   const size_t eb = k.dtype == "f32" ? 4 : 2;
   void *in = target.upload(to_storage(logits, k.dtype));
   void *out = target.upload(std::vector<uint8_t>(size_t(B) * 4, 0xff));
